@@ -1,0 +1,1 @@
+"""Kerve server: a gRPC prediction service for named Keras models."""

@@ -1,0 +1,22 @@
+"""Keras engine: the only part of Kerve that imports TensorFlow or Keras.
+
+Importing this package sets ``KERAS_BACKEND`` (unless the environment chose
+one) before Keras is imported, because Keras reads it once at import time.
+"""
+
+from kerve_server.engine import backend as _backend  # noqa: F401  (sets env first)
+from kerve_server.engine.building import build_model, initial_weights
+from kerve_server.engine.fitting import EpochReport, FitOptions, FitOutcome, fit
+from kerve_server.engine.inference import CompiledModel
+from kerve_server.engine.scoring import score
+
+__all__ = [
+    "CompiledModel",
+    "EpochReport",
+    "FitOptions",
+    "FitOutcome",
+    "build_model",
+    "fit",
+    "initial_weights",
+    "score",
+]

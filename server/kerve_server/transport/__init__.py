@@ -1,0 +1,1 @@
+"""gRPC transport: servicers, conversion of messages and the status table."""

@@ -1,0 +1,107 @@
+"""The ``kerve.v1.Models`` servicer: convert, call the registry, convert back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from kerve.v1 import kerve_pb2, kerve_pb2_grpc
+from kerve_server.engine import EpochReport
+from kerve_server.names import validate_model_name
+from kerve_server.service.registry import ModelRegistry
+from kerve_server.transport import convert
+from kerve_server.transport.status import translate_errors, translate_stream_errors
+from kerve_server.transport.tensors import decode_tensor
+
+logger = logging.getLogger(__name__)
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
+    """Serves the Models service from a ``ModelRegistry``."""
+
+    def __init__(self, registry: ModelRegistry, *, max_dataset_rows: int) -> None:
+        self._registry = registry
+        self._max_dataset_rows = max_dataset_rows
+
+    @translate_errors
+    async def CreateModel(
+        self, request: kerve_pb2.CreateModelRequest, context: Context
+    ) -> kerve_pb2.Model:
+        validate_model_name(request.name)
+        spec = convert.spec_from_proto(request.spec, model=request.name)
+        snapshot = await self._registry.create(request.name, spec)
+        return convert.model_to_proto(snapshot)
+
+    @translate_errors
+    async def GetModel(
+        self, request: kerve_pb2.GetModelRequest, context: Context
+    ) -> kerve_pb2.Model:
+        return convert.model_to_proto(self._registry.get(request.name))
+
+    @translate_errors
+    async def ListModels(
+        self, request: kerve_pb2.ListModelsRequest, context: Context
+    ) -> kerve_pb2.ListModelsResponse:
+        models = [convert.model_to_proto(s) for s in self._registry.list()]
+        return kerve_pb2.ListModelsResponse(models=models)
+
+    @translate_errors
+    async def DeleteModel(
+        self, request: kerve_pb2.DeleteModelRequest, context: Context
+    ) -> kerve_pb2.DeleteModelResponse:
+        self._registry.delete(request.name)
+        return kerve_pb2.DeleteModelResponse()
+
+    @translate_errors
+    async def Predict(
+        self, request: kerve_pb2.PredictRequest, context: Context
+    ) -> kerve_pb2.PredictResponse:
+        self._registry.require(request.name)
+        inputs = decode_tensor(request.inputs, field="inputs")
+        prediction = await self._registry.predict(
+            request.name, inputs, strict=request.strict
+        )
+        return convert.prediction_to_proto(prediction)
+
+    @translate_stream_errors
+    async def Train(
+        self, request: kerve_pb2.TrainRequest, context: Context
+    ) -> AsyncIterator[kerve_pb2.TrainResponse]:
+        self._registry.require(request.name)
+        training = convert.training_request_from_proto(
+            request, max_rows=self._max_dataset_rows
+        )
+        run = await self._registry.train(request.name, training)
+        try:
+            async for event in run.events():
+                if isinstance(event, EpochReport):
+                    yield convert.progress_to_proto(event)
+                else:
+                    yield kerve_pb2.TrainResponse(
+                        result=kerve_pb2.TrainingResult(
+                            model=convert.model_to_proto(event.model),
+                            summary=convert.summary_to_proto(event.summary),
+                        )
+                    )
+        except asyncio.CancelledError:
+            # The caller cancelled the call or went away: stop the run, which
+            # leaves the model in its previous state.
+            logger.info("Train call for model %s ended by the client", request.name)
+            run.cancel()
+            raise
+
+    @translate_errors
+    async def Evaluate(
+        self, request: kerve_pb2.EvaluateRequest, context: Context
+    ) -> kerve_pb2.EvaluateResponse:
+        self._registry.require(request.name)
+        source = convert.data_from_proto(request, max_rows=self._max_dataset_rows)
+        subset = convert.subset_from_proto(request.subset)
+        report = await self._registry.evaluate(request.name, source, subset)
+        return convert.evaluation_to_proto(report)
