@@ -1,0 +1,329 @@
+"""Output of the ``kerve`` command line: rich tables for people, JSON for scripts.
+
+JSON goes to standard output through ``echo_json``, one document per line,
+with NaN and infinity replaced by null because JSON cannot express them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kerve._types import (
+    Evaluation,
+    EvaluationReport,
+    Model,
+    Prediction,
+    TrainingProgress,
+    TrainingResult,
+    TrainingSummary,
+)
+
+UNTRAINED_BANNER = "UNTRAINED: these outputs come from initial weights and mean nothing"
+NOT_MEANINGFUL_BANNER = "NOT MEANINGFUL: these outputs must not be used"
+
+# Descriptions of the values of EvaluationReport.baseline_source.
+_BASELINE_SOURCES = {
+    "": "the targets",
+    "train_subset": "the train subset",
+    "last_training_run": "the last training data",
+    "evaluated_rows": "the evaluated rows",
+}
+
+# Rows of a prediction table above which the warning is repeated below it.
+_BANNER_REPEAT_ROWS = 10
+
+
+def echo_json(document: object) -> None:
+    """Print a document as one line of JSON on standard output."""
+    typer.echo(json.dumps(_json_safe(document)))
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def _isoformat(moment: datetime.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _format_time(moment: datetime.datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _format_number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+# Models
+
+
+def model_to_json(model: Model) -> dict[str, Any]:
+    """Return a model as a JSON document, with the spec in its proto JSON form."""
+    last_training = None
+    if model.last_training is not None:
+        last_training = summary_to_json(model.last_training)
+    return {
+        "name": model.name,
+        "state": model.state.name,
+        "version": model.version,
+        "untrained": model.untrained,
+        "parameter_count": model.parameter_count,
+        "create_time": _isoformat(model.create_time),
+        "update_time": _isoformat(model.update_time),
+        "failure_reason": model.failure_reason,
+        "last_training": last_training,
+        "spec": model.spec,
+    }
+
+
+def summary_to_json(summary: TrainingSummary) -> dict[str, Any]:
+    """Return a training summary as a JSON document."""
+    return {
+        "epochs_run": summary.epochs_run,
+        "final_loss": summary.final_loss,
+        "final_metrics": summary.final_metrics,
+        "duration_seconds": summary.duration.total_seconds(),
+        "samples": summary.samples,
+        "end_time": _isoformat(summary.end_time),
+    }
+
+
+def describe_summary(summary: TrainingSummary) -> str:
+    """Return a training summary as one line for a person."""
+    metrics = "".join(
+        f", {name} {value:.6g}" for name, value in sorted(summary.final_metrics.items())
+    )
+    return (
+        f"{summary.epochs_run} epochs on {summary.samples} samples in "
+        f"{summary.duration.total_seconds():.1f} s, final loss "
+        f"{summary.final_loss:.6g}{metrics}"
+    )
+
+
+def _describe_layers(spec: dict[str, Any]) -> str:
+    """Return the layers of a spec's JSON form, such as ``Dense(10, relu)``."""
+    descriptions = []
+    for layer in spec.get("layers", []):
+        dense = layer.get("dense")
+        if dense is None:
+            descriptions.append(str(layer))
+            continue
+        parts = [str(dense.get("units", "?")), dense.get("activation") or "linear"]
+        kernel = dense.get("kernel_initializer", {}).get("name", "glorot_uniform")
+        bias = dense.get("bias_initializer", {}).get("name", "zeros")
+        if kernel != "glorot_uniform":
+            parts.append(f"kernel {kernel}")
+        if bias != "zeros":
+            parts.append(f"bias {bias}")
+        if dense.get("use_bias") is False:
+            parts.append("no bias")
+        descriptions.append(f"Dense({', '.join(parts)})")
+    return ", ".join(descriptions) or "-"
+
+
+def _describe_compile(spec: dict[str, Any]) -> str:
+    compile_spec = spec.get("compile", {})
+    optimizer = compile_spec.get("optimizer", {})
+    text = f"optimizer {optimizer.get('name') or 'adam'}"
+    if "learning_rate" in optimizer:
+        text += f" (learning rate {optimizer['learning_rate']})"
+    text += f", loss {compile_spec.get('loss') or 'mse'}"
+    metrics = compile_spec.get("metrics", [])
+    if metrics:
+        text += f", metrics {', '.join(metrics)}"
+    return text
+
+
+def _untrained_cell(untrained: bool) -> Text:
+    return Text("yes", style="bold yellow") if untrained else Text("no")
+
+
+def print_model(console: Console, model: Model) -> None:
+    """Print one model as a two-column table; ``--json`` shows the full spec."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("name", model.name)
+    table.add_row("state", model.state.name)
+    table.add_row("version", str(model.version))
+    table.add_row("untrained", _untrained_cell(model.untrained))
+    table.add_row("parameters", str(model.parameter_count))
+    table.add_row("input shape", str(tuple(model.spec.get("input_shape", []))))
+    table.add_row("layers", _describe_layers(model.spec))
+    table.add_row("compile", _describe_compile(model.spec))
+    table.add_row("seed", str(model.spec.get("seed", "random")))
+    table.add_row("created", _format_time(model.create_time))
+    table.add_row("updated", _format_time(model.update_time))
+    if model.last_training is not None:
+        table.add_row("last training", describe_summary(model.last_training))
+    if model.failure_reason:
+        table.add_row("failure reason", Text(model.failure_reason, style="red"))
+    console.print(table)
+
+
+def print_models(console: Console, models: list[Model]) -> None:
+    """Print a table of models, one row each."""
+    if not models:
+        console.print("no models")
+        return
+    table = Table("name", "state", "version", "untrained", "parameters", "updated")
+    for model in models:
+        table.add_row(
+            model.name,
+            model.state.name,
+            str(model.version),
+            _untrained_cell(model.untrained),
+            str(model.parameter_count),
+            _format_time(model.update_time),
+        )
+    console.print(table)
+
+
+# Predictions
+
+
+def prediction_to_json(prediction: Prediction) -> dict[str, Any]:
+    """Return a prediction as a JSON document."""
+    return {
+        "name": prediction.name,
+        "outputs": prediction.outputs.tolist(),
+        "untrained": prediction.untrained,
+        "meaningful": prediction.meaningful,
+        "state": prediction.state.name,
+        "version": prediction.version,
+        "notice": prediction.notice,
+    }
+
+
+def prediction_banner(prediction: Prediction) -> str | None:
+    """Return the warning line for outputs that are not meaningful, else None."""
+    if prediction.untrained:
+        return UNTRAINED_BANNER
+    if not prediction.meaningful:
+        return NOT_MEANINGFUL_BANNER
+    return None
+
+
+def print_banner(console: Console, banner: str, notice: str) -> None:
+    """Print a warning line in bold red, followed by the server's notice."""
+    console.print(Text(banner, style="bold red"), soft_wrap=True)
+    if notice:
+        console.print(Text(notice, style="yellow"), soft_wrap=True)
+
+
+def print_prediction(console: Console, prediction: Prediction) -> None:
+    """Print the outputs as a table, between warnings if they are not meaningful."""
+    outputs = prediction.outputs
+    if outputs.ndim == 0:
+        rows = outputs.reshape(1, 1)
+    else:
+        rows = outputs.reshape(outputs.shape[0], -1)
+    banner = prediction_banner(prediction)
+    if banner is not None:
+        print_banner(console, banner, prediction.notice)
+
+    console.print(
+        f"model {prediction.name}, version {prediction.version}, state "
+        f"{prediction.state.name}, outputs of shape {outputs.shape}",
+        soft_wrap=True,
+    )
+    table = Table("row", *(f"output {index}" for index in range(rows.shape[1])))
+    for index, row in enumerate(rows.tolist()):
+        table.add_row(str(index), *(_format_number(value) for value in row))
+    console.print(table)
+
+    # Repeat the warning below a long table, whose top may be out of sight.
+    if banner is not None and rows.shape[0] > _BANNER_REPEAT_ROWS:
+        print_banner(console, banner, prediction.notice)
+
+
+# Training
+
+
+def progress_to_json(event: TrainingProgress) -> dict[str, Any]:
+    """Return the progress of one epoch as a JSON document."""
+    return {
+        "event": "progress",
+        "epoch": event.epoch,
+        "epochs": event.epochs,
+        "loss": event.loss,
+        "metrics": event.metrics,
+    }
+
+
+def result_to_json(result: TrainingResult) -> dict[str, Any]:
+    """Return the result of a training run as a JSON document."""
+    return {
+        "event": "result",
+        "model": model_to_json(result.model),
+        "summary": summary_to_json(result.summary),
+    }
+
+
+# Evaluation
+
+
+def _evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
+    return {"loss": evaluation.loss, "metrics": evaluation.metrics}
+
+
+def report_to_json(report: EvaluationReport) -> dict[str, Any]:
+    """Return an evaluation report as a JSON document."""
+    return {
+        "name": report.name,
+        "version": report.version,
+        "untrained": report.untrained,
+        "state": report.state.name,
+        "samples": report.samples,
+        "current": _evaluation_to_json(report.current),
+        "initial": _evaluation_to_json(report.initial),
+        "baseline": _evaluation_to_json(report.baseline),
+        "baseline_source": report.baseline_source,
+    }
+
+
+def print_report(console: Console, report: EvaluationReport) -> None:
+    """Print the loss and metrics of the three predictors side by side."""
+    console.print(
+        f"model {report.name}, version {report.version}, state {report.state.name}, "
+        f"{report.samples} samples",
+        soft_wrap=True,
+    )
+    if report.untrained:
+        console.print(
+            Text(
+                "UNTRAINED: the current weights are the initial weights, so the "
+                "current and initial scores are the same",
+                style="bold red",
+            ),
+            soft_wrap=True,
+        )
+
+    source = report.baseline_source
+    table = Table(
+        "",
+        f"current (version {report.version})",
+        "initial weights",
+        f"baseline (mean of {_BASELINE_SOURCES.get(source, source)})",
+    )
+    columns = (report.current, report.initial, report.baseline)
+    table.add_row("loss", *(_format_number(column.loss) for column in columns))
+    metric_names = sorted({name for column in columns for name in column.metrics})
+    for metric_name in metric_names:
+        values = (column.metrics.get(metric_name) for column in columns)
+        table.add_row(metric_name, *(_format_number(value) for value in values))
+    console.print(table)

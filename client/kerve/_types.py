@@ -1,0 +1,303 @@
+"""Value objects returned by the client, converted from the protocol messages."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from google.protobuf import json_format, timestamp_pb2
+
+from kerve._tensors import tensor_to_array
+from kerve.v1 import kerve_pb2
+
+
+class State(enum.Enum):
+    """Lifecycle state of a model, as in ``kerve.v1.State``."""
+
+    UNSPECIFIED = kerve_pb2.STATE_UNSPECIFIED
+    """The server sent no state, or one this client does not know."""
+    UNTRAINED = kerve_pb2.UNTRAINED
+    """Created or reset and never trained since: predictions come from initial
+    weights."""
+    TRAINING = kerve_pb2.TRAINING
+    """A training run is in progress. Predictions come from the last trained
+    version, or from the initial weights if there is none."""
+    TRAINED = kerve_pb2.TRAINED
+    """The current version came from a completed training run."""
+    FAILED = kerve_pb2.FAILED
+    """The last training run failed, and predictions come from the weights that
+    were current before it."""
+
+    @classmethod
+    def from_proto(cls, value: int) -> State:
+        """Convert a ``kerve.v1.State`` value, mapping unknown values to UNSPECIFIED."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNSPECIFIED
+
+    def __repr__(self) -> str:
+        return f"State.{self.name}"
+
+
+def _datetime_from_proto(message: Any, field_name: str) -> datetime.datetime | None:
+    """Return a Timestamp field as an aware UTC datetime, or None when unset."""
+    if not message.HasField(field_name):
+        return None
+    timestamp: timestamp_pb2.Timestamp = getattr(message, field_name)
+    return timestamp.ToDatetime(tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """Summary of a completed training run.
+
+    Attributes:
+        epochs_run: Number of epochs that the run completed.
+        final_loss: Training loss after the last epoch.
+        final_metrics: Metric values after the last epoch, by metric name.
+        duration: Wall-clock time of the run.
+        samples: Number of training rows.
+        end_time: When the run finished, or None if the server sent no end time.
+    """
+
+    epochs_run: int
+    final_loss: float
+    final_metrics: dict[str, float]
+    duration: datetime.timedelta
+    samples: int
+    end_time: datetime.datetime | None
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.TrainingSummary) -> TrainingSummary:
+        """Convert a ``kerve.v1.TrainingSummary`` message."""
+        return cls(
+            epochs_run=message.epochs_run,
+            final_loss=message.final_loss,
+            final_metrics=dict(message.final_metrics),
+            duration=message.duration.ToTimedelta(),
+            samples=message.samples,
+            end_time=_datetime_from_proto(message, "end_time"),
+        )
+
+
+@dataclass(frozen=True)
+class Model:
+    """A named model on the server and its lifecycle state.
+
+    Attributes:
+        name: The model's name.
+        state: The lifecycle state.
+        version: The version that predictions use now. Creation publishes
+            version 1, and each completed training run publishes the next.
+        untrained: True when the current version's weights are initial weights.
+        spec: The model spec in its JSON form, with proto field names, as
+            ``spec_from_dict`` accepts it.
+        create_time: When the model was created (UTC).
+        update_time: When the model last changed (UTC).
+        last_training: The last completed training run, or None if the model
+            was never trained.
+        failure_reason: Why the last training run failed; empty unless the
+            state is FAILED.
+        parameter_count: Number of weights in the model.
+    """
+
+    name: str
+    state: State
+    version: int
+    untrained: bool
+    spec: dict[str, Any] = field(repr=False)
+    create_time: datetime.datetime | None = field(repr=False)
+    update_time: datetime.datetime | None
+    last_training: TrainingSummary | None = field(repr=False)
+    failure_reason: str
+    parameter_count: int
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.Model) -> Model:
+        """Convert a ``kerve.v1.Model`` message."""
+        last_training = None
+        if message.HasField("last_training"):
+            last_training = TrainingSummary.from_proto(message.last_training)
+        return cls(
+            name=message.name,
+            state=State.from_proto(message.state),
+            version=message.version,
+            untrained=message.untrained,
+            spec=json_format.MessageToDict(
+                message.spec, preserving_proto_field_name=True
+            ),
+            create_time=_datetime_from_proto(message, "create_time"),
+            update_time=_datetime_from_proto(message, "update_time"),
+            last_training=last_training,
+            failure_reason=message.failure_reason,
+            parameter_count=message.parameter_count,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """Outputs of one Predict call and what they are worth.
+
+    Check ``meaningful`` before using the outputs. Outputs of untrained
+    weights look like predictions but have learned nothing from any data.
+
+    Attributes:
+        outputs: The outputs, shape (batch, units of the last layer).
+        untrained: True when the weights that computed the outputs are
+            initial weights.
+        meaningful: True only when ``untrained`` is false and every output is
+            finite.
+        state: The model's state when the outputs were computed.
+        version: The model version whose weights computed the outputs.
+        notice: The server's sentence for a person about what the outputs
+            are worth.
+        name: The model's name.
+    """
+
+    outputs: npt.NDArray[np.generic]
+    untrained: bool
+    meaningful: bool
+    state: State
+    version: int
+    notice: str
+    name: str
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.PredictResponse) -> Prediction:
+        """Convert a ``kerve.v1.PredictResponse`` message."""
+        return cls(
+            outputs=tensor_to_array(message.outputs),
+            untrained=message.untrained,
+            meaningful=message.meaningful,
+            state=State.from_proto(message.state),
+            version=message.version,
+            notice=message.notice,
+            name=message.name,
+        )
+
+    def __repr__(self) -> str:
+        # The outputs can have millions of values, so show only their shape.
+        return (
+            f"Prediction(name={self.name!r}, shape={self.outputs.shape}, "
+            f"dtype={self.outputs.dtype}, meaningful={self.meaningful}, "
+            f"untrained={self.untrained}, state={self.state!r}, "
+            f"version={self.version})"
+        )
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    """Progress of a training run after one epoch.
+
+    Attributes:
+        epoch: The epoch that just ended, as the server numbers it.
+        epochs: Number of epochs that the run will train for.
+        loss: Training loss of the epoch.
+        metrics: Metric values of the epoch, by metric name, including
+            validation metrics when the run has a validation split.
+    """
+
+    epoch: int
+    epochs: int
+    loss: float
+    metrics: dict[str, float]
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.TrainingProgress) -> TrainingProgress:
+        """Convert a ``kerve.v1.TrainingProgress`` message."""
+        return cls(
+            epoch=message.epoch,
+            epochs=message.epochs,
+            loss=message.loss,
+            metrics=dict(message.metrics),
+        )
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Outcome of a completed training run.
+
+    Attributes:
+        model: The model after the trained version was published.
+        summary: The summary of the run.
+    """
+
+    model: Model
+    summary: TrainingSummary
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.TrainingResult) -> TrainingResult:
+        """Convert a ``kerve.v1.TrainingResult`` message."""
+        return cls(
+            model=Model.from_proto(message.model),
+            summary=TrainingSummary.from_proto(message.summary),
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Loss and metrics of one set of predictions.
+
+    Attributes:
+        loss: The value of the model's loss function.
+        metrics: Metric values by metric name.
+    """
+
+    loss: float
+    metrics: dict[str, float]
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.Evaluation) -> Evaluation:
+        """Convert a ``kerve.v1.Evaluation`` message."""
+        return cls(loss=message.loss, metrics=dict(message.metrics))
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """Result of an Evaluate call: three predictors scored on the same rows.
+
+    Attributes:
+        name: The model's name.
+        version: The version whose weights produced ``current``.
+        untrained: True when the current weights are initial weights, so
+            ``current`` equals ``initial``.
+        state: The model's state.
+        current: Scores of the model's current weights.
+        initial: Scores of the model's initial weights, as created or last
+            reset.
+        baseline: Scores of a constant prediction: the mean target of the
+            rows named by ``baseline_source``.
+        baseline_source: Which rows the baseline mean came from:
+            "train_subset", "last_training_run" or "evaluated_rows".
+        samples: Number of rows evaluated.
+    """
+
+    name: str
+    version: int
+    untrained: bool
+    state: State
+    current: Evaluation
+    initial: Evaluation
+    baseline: Evaluation
+    baseline_source: str
+    samples: int
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.EvaluateResponse) -> EvaluationReport:
+        """Convert a ``kerve.v1.EvaluateResponse`` message."""
+        return cls(
+            name=message.name,
+            version=message.version,
+            untrained=message.untrained,
+            state=State.from_proto(message.state),
+            current=Evaluation.from_proto(message.current),
+            initial=Evaluation.from_proto(message.initial),
+            baseline=Evaluation.from_proto(message.baseline),
+            baseline_source=message.baseline_source,
+            samples=message.samples,
+        )

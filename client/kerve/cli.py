@@ -1,0 +1,761 @@
+"""The ``kerve`` command line: create, inspect, query, train and evaluate models.
+
+Every command talks to the server named by ``--server`` or ``KERVE_SERVER``.
+A failed request prints ``error: <status>: <message>`` on standard error and
+exits with code 1. Usage errors exit with code 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import numpy as np
+import numpy.typing as npt
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from kerve import _cli_output as output
+from kerve._client import DEFAULT_TARGET, Client
+from kerve._datasets import Classification, Regression, Subset
+from kerve._errors import DeadlineExceededError, KerveError, UnavailableError
+from kerve._input_files import InputFileError, read_array
+from kerve._spec import Dense, ModelSpec, spec_from_dict
+from kerve._types import TrainingProgress, TrainingResult
+from kerve.v1 import kerve_pb2
+
+__all__ = ["InputFileError", "app", "main", "read_array"]
+
+app = typer.Typer(
+    name="kerve",
+    help="Manage, query and train the models of a Kerve prediction server.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Locals can contain input data, so tracebacks of bugs leave them out.
+    pretty_exceptions_show_locals=False,
+)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Options shared by every command, set by the global options."""
+
+    server: str
+    timeout: float | None
+    stdout: Console
+    stderr: Console
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    server: Annotated[
+        str,
+        typer.Option(
+            "--server",
+            envvar="KERVE_SERVER",
+            metavar="HOST:PORT",
+            help="Address of the Kerve server.",
+        ),
+    ] = DEFAULT_TARGET,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            envvar="KERVE_TIMEOUT",
+            min=0.0,
+            help="Deadline of each request in seconds. Training is not bounded by it.",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log debug messages on stderr.")
+    ] = False,
+) -> None:
+    """Manage, query and train the models of a Kerve prediction server."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = _Settings(
+        server=server,
+        timeout=timeout,
+        stdout=Console(highlight=False),
+        stderr=Console(stderr=True, highlight=False),
+    )
+
+
+def main() -> None:
+    """Run the ``kerve`` command line."""
+    app()
+
+
+# Errors and connections
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _connect(settings: _Settings) -> Iterator[Client]:
+    """Open a client and turn a ``KerveError`` into a one-line error and exit 1."""
+    try:
+        with Client(
+            settings.server, timeout=settings.timeout, warn_untrained=False
+        ) as client:
+            yield client
+    except KerveError as error:
+        lines = [f"error: {error}"]
+        for field, description in error.field_violations:
+            # The server's message often repeats its first violation.
+            if description not in error.message:
+                lines.append(f"  {field}: {description}")
+        if isinstance(error, UnavailableError):
+            lines.append(
+                f"  no Kerve server responded at {settings.server}. Check that it "
+                "is running, or pass --server HOST:PORT or set KERVE_SERVER."
+            )
+        if isinstance(error, DeadlineExceededError) and settings.timeout is not None:
+            lines.append(
+                f"  no response within the timeout of {settings.timeout} s; raise "
+                "--timeout or KERVE_TIMEOUT."
+            )
+        typer.echo("\n".join(lines), err=True)
+        raise typer.Exit(1) from None
+
+
+def _read_data_file(source: str, option: str) -> npt.NDArray[np.generic]:
+    try:
+        return read_array(source)
+    except InputFileError as error:
+        _fail(f"{option}: {error}")
+
+
+# Models
+
+
+def _parse_input_shape(text: str) -> list[int]:
+    try:
+        shape = [int(part) for part in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected integers separated by commas, such as 5 or 28,28; got {text!r}",
+            param_hint="'--input-shape'",
+        ) from None
+    return shape
+
+
+def _parse_dense(text: str) -> Dense:
+    """Parse ``UNITS[:ACTIVATION[:KERNEL_INITIALIZER[:BIAS_INITIALIZER]]]``."""
+    parts = text.split(":")
+    if len(parts) > 4:
+        raise typer.BadParameter(
+            f"expected at most 4 parts separated by ':', got {len(parts)} in {text!r}",
+            param_hint="'--dense'",
+        )
+    try:
+        units = int(parts[0])
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected the number of units first, such as 10:relu; got {text!r}",
+            param_hint="'--dense'",
+        ) from None
+
+    # An empty part keeps the default, so 10::zeros sets only the kernel's.
+    defaults = Dense(units)
+    activation, kernel, bias = [*parts[1:], "", "", ""][:3]
+    return Dense(
+        units,
+        activation=activation or defaults.activation,
+        kernel_initializer=kernel or defaults.kernel_initializer,
+        bias_initializer=bias or defaults.bias_initializer,
+    )
+
+
+def _read_spec_file(path: Path) -> kerve_pb2.ModelSpec:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        _fail(f"cannot read {path}: {error.strerror or error}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        _fail(f"cannot read {path}: invalid JSON: {error}")
+    try:
+        return spec_from_dict(document)
+    except ValueError as error:
+        _fail(f"{path}: {error}")
+
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")
+]
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the new model.")],
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--input-shape",
+            metavar="DIMS",
+            help="Shape of one input row without the batch axis, such as 5 or 28,28.",
+        ),
+    ] = None,
+    dense: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dense",
+            "--layer",
+            metavar="UNITS[:ACTIVATION[:KERNEL_INIT[:BIAS_INIT]]]",
+            help=(
+                "Add a Dense layer, such as 10:relu or 1:linear:zeros:ones. Repeat "
+                "the option for each layer, first to last. An empty part keeps the "
+                "default: linear activation, glorot_uniform kernel, zeros bias."
+            ),
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str | None,
+        typer.Option(help="Optimizer name: adam, sgd or rmsprop. Default: adam."),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help="Learning rate. Default: the optimizer's Keras default."),
+    ] = None,
+    loss: Annotated[
+        str | None, typer.Option(help="Loss name, such as mse or mae. Default: mse.")
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="Add a metric, such as mae or accuracy. Repeatable."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the initial weights. Default: a random seed."),
+    ] = None,
+    spec_file: Annotated[
+        Path | None,
+        typer.Option(
+            help=(
+                "Read the spec from a JSON file in the ModelSpec proto's JSON form "
+                "instead of the options above."
+            ),
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create an untrained model from options or from a spec file."""
+    settings: _Settings = ctx.obj
+    spec_options = {
+        "--input-shape": input_shape,
+        "--dense": dense,
+        "--optimizer": optimizer,
+        "--learning-rate": learning_rate,
+        "--loss": loss,
+        "--metric": metric,
+        "--seed": seed,
+    }
+    spec: ModelSpec | kerve_pb2.ModelSpec
+    if spec_file is not None:
+        conflicting = [
+            flag for flag, value in spec_options.items() if value not in (None, [])
+        ]
+        if conflicting:
+            raise typer.BadParameter(
+                f"cannot be combined with {', '.join(conflicting)}",
+                param_hint="'--spec-file'",
+            )
+        spec = _read_spec_file(spec_file)
+    else:
+        if input_shape is None:
+            raise typer.BadParameter(
+                "missing: give --input-shape and --dense, or --spec-file",
+                param_hint="'--input-shape'",
+            )
+        if not dense:
+            raise typer.BadParameter(
+                "missing: give at least one layer, such as --dense 1",
+                param_hint="'--dense'",
+            )
+        spec = ModelSpec(
+            _parse_input_shape(input_shape),
+            [_parse_dense(layer) for layer in dense],
+            optimizer=optimizer or "adam",
+            learning_rate=learning_rate,
+            loss=loss or "mse",
+            metrics=metric or (),
+            seed=seed,
+        )
+
+    with _connect(settings) as client:
+        model = client.create_model(name, spec)
+    if json_output:
+        output.echo_json(output.model_to_json(model))
+    else:
+        output.print_model(settings.stdout, model)
+
+
+@app.command("list")
+def list_models(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """List every model with its state and version."""
+    settings: _Settings = ctx.obj
+    with _connect(settings) as client:
+        models = client.list_models()
+    if json_output:
+        output.echo_json([output.model_to_json(model) for model in models])
+    else:
+        output.print_models(settings.stdout, models)
+
+
+@app.command()
+def get(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Show one model: state, version, last training run and spec."""
+    settings: _Settings = ctx.obj
+    with _connect(settings) as client:
+        model = client.get_model(name)
+    if json_output:
+        output.echo_json(output.model_to_json(model))
+    else:
+        output.print_model(settings.stdout, model)
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+) -> None:
+    """Delete a model."""
+    settings: _Settings = ctx.obj
+    with _connect(settings) as client:
+        client.delete_model(name)
+    settings.stdout.print(f"deleted model {name}")
+
+
+@app.command()
+def predict(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    input_file: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="FILE",
+            help=(
+                "Input rows: a .npy, .csv or .json file (a JSON array of rows), or - "
+                "for JSON on stdin. Shape (batch, *input_shape)."
+            ),
+        ),
+    ],
+    strict: Annotated[
+        bool,
+        typer.Option(
+            help="Fail with FAILED_PRECONDITION instead of returning untrained output."
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help=(
+                "Print JSON on stdout: outputs, untrained, meaningful, state, "
+                "version, notice. Non-finite outputs become null. Warnings go to "
+                "stderr."
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Run a model on a batch of input rows."""
+    settings: _Settings = ctx.obj
+    inputs = _read_data_file(input_file, "--input")
+    with _connect(settings) as client:
+        prediction = client.predict(name, inputs, strict=strict, warn=False)
+
+    if not json_output:
+        output.print_prediction(settings.stdout, prediction)
+        return
+    # The warning goes to stderr, so that stdout contains only the JSON.
+    banner = output.prediction_banner(prediction)
+    if banner is not None:
+        output.print_banner(settings.stderr, banner, prediction.notice)
+    output.echo_json(output.prediction_to_json(prediction))
+
+
+# Training and evaluation data
+
+_DATA_PANEL = "Data"
+
+XFile = Annotated[
+    str | None,
+    typer.Option(
+        "--x",
+        metavar="FILE",
+        rich_help_panel=_DATA_PANEL,
+        help="Inputs: a .npy, .csv or .json file, or - for JSON on stdin.",
+    ),
+]
+YFile = Annotated[
+    str | None,
+    typer.Option(
+        "--y",
+        metavar="FILE",
+        rich_help_panel=_DATA_PANEL,
+        help="Targets, one row per input row, in the same formats as --x.",
+    ),
+]
+RegressionFlag = Annotated[
+    bool,
+    typer.Option(
+        "--regression",
+        rich_help_panel=_DATA_PANEL,
+        help="Use rows that the server generates with sklearn's make_regression.",
+    ),
+]
+ClassificationFlag = Annotated[
+    bool,
+    typer.Option(
+        "--classification",
+        rich_help_panel=_DATA_PANEL,
+        help="Use rows that the server generates with make_classification.",
+    ),
+]
+SamplesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--samples", rich_help_panel=_DATA_PANEL, help="Rows of the generated dataset."
+    ),
+]
+FeaturesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--features",
+        rich_help_panel=_DATA_PANEL,
+        help="Input features of the generated dataset.",
+    ),
+]
+InformativeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--informative",
+        rich_help_panel=_DATA_PANEL,
+        help=(
+            "Features that influence the targets. Default: scikit-learn's, which is "
+            "min(10, features) for regression and 2 for classification."
+        ),
+    ),
+]
+NoiseOption = Annotated[
+    float | None,
+    typer.Option(
+        "--noise",
+        rich_help_panel=_DATA_PANEL,
+        help="Standard deviation of the noise on regression targets. Default: 0.",
+    ),
+]
+ClassesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--classes",
+        rich_help_panel=_DATA_PANEL,
+        help="Number of classes of a classification dataset. Default: 2.",
+    ),
+]
+RandomStateOption = Annotated[
+    int | None,
+    typer.Option(
+        "--random-state",
+        rich_help_panel=_DATA_PANEL,
+        help=(
+            "Seed of the generated dataset and its train/test split. Give the same "
+            "seed to train and evaluate on the same rows."
+        ),
+    ),
+]
+TestFractionOption = Annotated[
+    float,
+    typer.Option(
+        "--test-fraction",
+        rich_help_panel=_DATA_PANEL,
+        help="Fraction of generated rows held out as the test subset, in [0, 1).",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class _DataOptions:
+    x: str | None
+    y: str | None
+    regression: bool
+    classification: bool
+    samples: int | None
+    features: int | None
+    informative: int | None
+    noise: float | None
+    classes: int | None
+    random_state: int | None
+    test_fraction: float
+
+    def to_arguments(self) -> dict[str, Any]:
+        """Return the ``x``, ``y`` and ``dataset`` arguments of a client call."""
+        if self.regression and self.classification:
+            raise typer.BadParameter(
+                "cannot be combined with --classification", param_hint="'--regression'"
+            )
+        if self.regression or self.classification:
+            return {"dataset": self._dataset()}
+
+        if self.x is None or self.y is None:
+            raise typer.BadParameter(
+                "give --x FILE and --y FILE, or --regression or --classification",
+                param_hint="'--x' / '--y'",
+            )
+        return {
+            "x": _read_data_file(self.x, "--x"),
+            "y": _read_data_file(self.y, "--y"),
+        }
+
+    def _dataset(self) -> Regression | Classification:
+        kind = "--regression" if self.regression else "--classification"
+        if self.x is not None or self.y is not None:
+            raise typer.BadParameter(
+                "cannot be combined with --x or --y", param_hint=f"'{kind}'"
+            )
+        if self.samples is None or self.features is None:
+            raise typer.BadParameter(
+                "needs --samples and --features", param_hint=f"'{kind}'"
+            )
+        if self.regression:
+            if self.classes is not None:
+                raise typer.BadParameter(
+                    "applies to --classification only", param_hint="'--classes'"
+                )
+            return Regression(
+                self.samples,
+                self.features,
+                n_informative=self.informative,
+                noise=self.noise or 0.0,
+                random_state=self.random_state,
+                test_fraction=self.test_fraction,
+            )
+        if self.noise is not None:
+            raise typer.BadParameter(
+                "applies to --regression only", param_hint="'--noise'"
+            )
+        return Classification(
+            self.samples,
+            self.features,
+            n_informative=self.informative,
+            n_classes=self.classes,
+            random_state=self.random_state,
+            test_fraction=self.test_fraction,
+        )
+
+
+# Training
+
+
+def _echo_progress_json(event: TrainingProgress) -> None:
+    output.echo_json(output.progress_to_json(event))
+
+
+def _train_with_progress_bar(
+    settings: _Settings, client: Client, name: str, arguments: dict[str, Any]
+) -> TrainingResult:
+    progress = Progress(
+        TextColumn("training {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs, loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        console=settings.stderr,
+    )
+    with progress:
+        task = progress.add_task(name, total=arguments.get("epochs"), loss="-")
+
+        def show(event: TrainingProgress) -> None:
+            progress.update(
+                task,
+                completed=event.epoch,
+                total=event.epochs,
+                loss=f"{event.loss:.6g}",
+            )
+
+        return client.train(name, **arguments, on_progress=show)
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    x: XFile = None,
+    y: YFile = None,
+    regression: RegressionFlag = False,
+    classification: ClassificationFlag = False,
+    samples: SamplesOption = None,
+    features: FeaturesOption = None,
+    informative: InformativeOption = None,
+    noise: NoiseOption = None,
+    classes: ClassesOption = None,
+    random_state: RandomStateOption = None,
+    test_fraction: TestFractionOption = 0.0,
+    epochs: Annotated[
+        int | None, typer.Option(help="Number of epochs. Default: 1.")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Rows per gradient step. Default: 32.")
+    ] = None,
+    validation_split: Annotated[
+        float,
+        typer.Option(help="Fraction of training rows held out for validation."),
+    ] = 0.0,
+    optimizer: Annotated[
+        str | None,
+        typer.Option(help="Optimizer for this run instead of the spec's."),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help="Learning rate for this run instead of the spec's."),
+    ] = None,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object per epoch, then one with the result.",
+        ),
+    ] = False,
+) -> None:
+    """Train a model and publish the trained weights as a new version."""
+    settings: _Settings = ctx.obj
+    data = _DataOptions(
+        x=x,
+        y=y,
+        regression=regression,
+        classification=classification,
+        samples=samples,
+        features=features,
+        informative=informative,
+        noise=noise,
+        classes=classes,
+        random_state=random_state,
+        test_fraction=test_fraction,
+    )
+    arguments = {
+        **data.to_arguments(),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "validation_split": validation_split,
+        "optimizer": optimizer,
+        "learning_rate": learning_rate,
+    }
+
+    with _connect(settings) as client:
+        if json_output:
+            result = client.train(
+                name,
+                **arguments,
+                on_progress=_echo_progress_json,
+            )
+        else:
+            result = _train_with_progress_bar(settings, client, name, arguments)
+
+    if json_output:
+        output.echo_json(output.result_to_json(result))
+        return
+    model = result.model
+    settings.stdout.print(
+        f"trained model {model.name}: version {model.version}, state "
+        f"{model.state.name}, {output.describe_summary(result.summary)}",
+        soft_wrap=True,
+    )
+
+
+# Evaluation
+
+
+class SubsetChoice(enum.StrEnum):
+    """Values of ``kerve evaluate --subset``."""
+
+    default = "default"
+    train = "train"
+    test = "test"
+    all = "all"
+
+
+_SUBSETS = {
+    SubsetChoice.default: Subset.DEFAULT,
+    SubsetChoice.train: Subset.TRAIN,
+    SubsetChoice.test: Subset.TEST,
+    SubsetChoice.all: Subset.ALL,
+}
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    x: XFile = None,
+    y: YFile = None,
+    regression: RegressionFlag = False,
+    classification: ClassificationFlag = False,
+    samples: SamplesOption = None,
+    features: FeaturesOption = None,
+    informative: InformativeOption = None,
+    noise: NoiseOption = None,
+    classes: ClassesOption = None,
+    random_state: RandomStateOption = None,
+    test_fraction: TestFractionOption = 0.0,
+    subset: Annotated[
+        SubsetChoice,
+        typer.Option(
+            rich_help_panel=_DATA_PANEL,
+            help=(
+                "Rows of a generated dataset to score. Default: the test rows when "
+                "--test-fraction is set, otherwise all rows."
+            ),
+        ),
+    ] = SubsetChoice.default,
+    json_output: JsonFlag = False,
+) -> None:
+    """Score the current weights, the initial weights and a mean predictor."""
+    settings: _Settings = ctx.obj
+    data = _DataOptions(
+        x=x,
+        y=y,
+        regression=regression,
+        classification=classification,
+        samples=samples,
+        features=features,
+        informative=informative,
+        noise=noise,
+        classes=classes,
+        random_state=random_state,
+        test_fraction=test_fraction,
+    )
+    arguments = data.to_arguments()
+
+    with _connect(settings) as client:
+        report = client.evaluate(name, **arguments, subset=_SUBSETS[subset])
+    if json_output:
+        output.echo_json(output.report_to_json(report))
+    else:
+        output.print_report(settings.stdout, report)

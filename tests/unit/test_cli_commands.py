@@ -1,0 +1,225 @@
+"""Tests of the ``kerve`` command line through its real entry point.
+
+These cover the failures that happen before or instead of a response: usage
+errors, unreadable files and an unreachable server. Nothing listens at the
+server address, so no request succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def closed_address() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def run_kerve(
+    *arguments: str, server: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "KERVE_SERVER": server, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "kerve", *arguments],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_lists_commands(closed_address: str) -> None:
+    completed = run_kerve("--help", server=closed_address)
+
+    assert completed.returncode == 0
+    for command in ("create", "list", "get", "delete", "predict", "train", "evaluate"):
+        assert command in completed.stdout
+
+
+def test_console_script_runs(closed_address: str) -> None:
+    script = Path(sys.executable).parent / "kerve"
+    if not script.exists():
+        pytest.skip(f"console script not installed at {script}")
+
+    completed = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert completed.returncode == 0
+    assert "predict" in completed.stdout
+
+
+def test_unreachable_server_names_address_and_fix(closed_address: str) -> None:
+    completed = run_kerve("list", server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: UNAVAILABLE: ")
+    assert closed_address in completed.stderr
+    assert "--server" in completed.stderr
+    assert "KERVE_SERVER" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
+
+
+def test_server_option_overrides_environment(closed_address: str) -> None:
+    completed = run_kerve("--server", closed_address, "get", "m", server="127.0.0.1:1")
+
+    assert completed.returncode == 1
+    assert closed_address in completed.stderr
+
+
+def test_predict_bad_file_is_one_line_error(
+    tmp_path: Path, closed_address: str
+) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("1,2\n3,oops\n")
+
+    completed = run_kerve("predict", "m", "--input", str(path), server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == (
+        f"error: --input: cannot read {path}: line 2, column 2: 'oops' is not a number"
+    )
+
+
+def test_predict_missing_file(tmp_path: Path, closed_address: str) -> None:
+    path = tmp_path / "missing.npy"
+
+    completed = run_kerve("predict", "m", "--input", str(path), server=closed_address)
+
+    assert completed.returncode == 1
+    assert "No such file" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_predict_bad_stdin(closed_address: str) -> None:
+    completed = run_kerve(
+        "predict", "m", "--input", "-", server=closed_address, stdin="{"
+    )
+
+    assert completed.returncode == 1
+    assert "cannot read standard input: invalid JSON" in completed.stderr
+
+
+def test_predict_good_file_reaches_server(tmp_path: Path, closed_address: str) -> None:
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([[1, 2, 3, 4, 5]]))
+
+    completed = run_kerve("predict", "m", "--input", str(path), server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: UNAVAILABLE")
+
+
+def test_predict_without_input_is_usage_error(closed_address: str) -> None:
+    completed = run_kerve("predict", "m", server=closed_address)
+
+    assert completed.returncode == 2
+    assert "--input" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["create", "m", "--dense", "1"], "--input-shape"),
+        (["create", "m", "--input-shape", "5"], "--dense"),
+        (["create", "m", "--input-shape", "5,x", "--dense", "1"], "integers"),
+        (["create", "m", "--input-shape", "5", "--dense", "ten:relu"], "units"),
+        (["create", "m", "--input-shape", "5", "--dense", "1:a:b:c:d"], "at most 4"),
+        (["create", "m", "--spec-file", "s.json", "--seed", "0"], "--seed"),
+        (["train", "m"], "--regression"),
+        (["train", "m", "--regression", "--classification"], "--classification"),
+        (["train", "m", "--regression", "--samples", "10"], "--features"),
+        (["train", "m", "--regression", "--x", "x.npy", "--samples", "1"], "--x"),
+        (
+            [
+                "train",
+                "m",
+                "--regression",
+                "--samples",
+                "9",
+                "--features",
+                "2",
+                "--classes",
+                "3",
+            ],
+            "--classes",
+        ),
+        (
+            [
+                "evaluate",
+                "m",
+                "--classification",
+                "--samples",
+                "9",
+                "--features",
+                "2",
+                "--noise",
+                "0.1",
+            ],
+            "--noise",
+        ),
+        (["evaluate", "m", "--x", "x.npy"], "--y"),
+        (["evaluate", "m", "--regression", "--subset", "validation"], "--subset"),
+    ],
+    ids=[
+        "create-no-shape",
+        "create-no-layer",
+        "create-bad-shape",
+        "create-bad-units",
+        "create-too-many-parts",
+        "create-spec-file-and-flags",
+        "train-no-data",
+        "train-two-datasets",
+        "train-no-features",
+        "train-dataset-and-file",
+        "train-classes-for-regression",
+        "evaluate-noise-for-classification",
+        "evaluate-x-without-y",
+        "evaluate-unknown-subset",
+    ],
+)
+def test_usage_errors_exit_2(
+    closed_address: str, arguments: list[str], expected: str
+) -> None:
+    completed = run_kerve(*arguments, server=closed_address)
+
+    assert completed.returncode == 2, completed.stderr
+    assert expected in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_spec_file_with_invalid_json(tmp_path: Path, closed_address: str) -> None:
+    path = tmp_path / "spec.json"
+    path.write_text("{")
+
+    completed = run_kerve(
+        "create", "m", "--spec-file", str(path), server=closed_address
+    )
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(f"error: cannot read {path}: invalid JSON")
+
+
+def test_spec_file_with_unknown_field(tmp_path: Path, closed_address: str) -> None:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"input_shape": [5], "layer": []}))
+
+    completed = run_kerve(
+        "create", "m", "--spec-file", str(path), server=closed_address
+    )
+
+    assert completed.returncode == 1
+    assert "invalid model spec" in completed.stderr
+    assert '"layer"' in completed.stderr
