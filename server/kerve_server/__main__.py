@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from types import FrameType
 from collections.abc import Sequence
 
 from pydantic import ValidationError
@@ -13,6 +15,14 @@ from kerve_server.logs import configure_logging
 from kerve_server.settings import Settings, load_settings
 
 logger = logging.getLogger("kerve_server")
+
+
+class _StopDuringStartup(Exception):
+    """Raised by SIGTERM or SIGINT before the server has its own handlers."""
+
+
+def _stop_during_startup(signum: int, frame: FrameType | None) -> None:
+    raise _StopDuringStartup(signal.Signals(signum).name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,13 +39,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return 2
     configure_logging(settings.log_level)
-    # Imported here, after logging is set up, because importing TensorFlow
-    # takes seconds and logs on its own.
-    from kerve_server.transport.server import serve
-
+    # Importing TensorFlow takes seconds. A stop requested meanwhile ends the
+    # process at once; serve() replaces these handlers with graceful ones.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stop_during_startup)
     logger.info("starting Kerve server")
     try:
+        from kerve_server.transport.server import serve
+
         asyncio.run(serve(settings))
+    except _StopDuringStartup as stop:
+        logger.info("stopped by %s during start-up", stop)
+        return 0
     except OSError as exc:
         logger.error("cannot start: %s", exc)
         return 1
