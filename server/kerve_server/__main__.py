@@ -6,8 +6,8 @@ import asyncio
 import logging
 import signal
 import sys
-from types import FrameType
 from collections.abc import Sequence
+from types import FrameType
 
 from pydantic import ValidationError
 
