@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-LISTENING = re.compile(r"Kerve listening on 127\.0\.0\.1:(\d+)")
+LISTENING = re.compile(r"Kerve listening on \S+:(\d+)")
 START_TIMEOUT_SECONDS = 180.0
 
 

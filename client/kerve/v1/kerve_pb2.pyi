@@ -276,7 +276,7 @@ class SyntheticDataset(_message.Message):
     def __init__(self, regression: _Optional[_Union[MakeRegression, _Mapping]] = ..., classification: _Optional[_Union[MakeClassification, _Mapping]] = ..., random_state: _Optional[int] = ..., test_fraction: _Optional[float] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("name", "inline", "synthetic", "epochs", "batch_size", "validation_split", "optimizer", "shuffle")
+    __slots__ = ("name", "inline", "synthetic", "epochs", "batch_size", "validation_split", "optimizer", "shuffle", "keep_running_on_disconnect", "wait_for_slot")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INLINE_FIELD_NUMBER: _ClassVar[int]
     SYNTHETIC_FIELD_NUMBER: _ClassVar[int]
@@ -285,6 +285,8 @@ class TrainRequest(_message.Message):
     VALIDATION_SPLIT_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
     SHUFFLE_FIELD_NUMBER: _ClassVar[int]
+    KEEP_RUNNING_ON_DISCONNECT_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_SLOT_FIELD_NUMBER: _ClassVar[int]
     name: str
     inline: InlineData
     synthetic: SyntheticDataset
@@ -293,7 +295,9 @@ class TrainRequest(_message.Message):
     validation_split: float
     optimizer: Optimizer
     shuffle: bool
-    def __init__(self, name: _Optional[str] = ..., inline: _Optional[_Union[InlineData, _Mapping]] = ..., synthetic: _Optional[_Union[SyntheticDataset, _Mapping]] = ..., epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., validation_split: _Optional[float] = ..., optimizer: _Optional[_Union[Optimizer, _Mapping]] = ..., shuffle: _Optional[bool] = ...) -> None: ...
+    keep_running_on_disconnect: bool
+    wait_for_slot: bool
+    def __init__(self, name: _Optional[str] = ..., inline: _Optional[_Union[InlineData, _Mapping]] = ..., synthetic: _Optional[_Union[SyntheticDataset, _Mapping]] = ..., epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., validation_split: _Optional[float] = ..., optimizer: _Optional[_Union[Optimizer, _Mapping]] = ..., shuffle: _Optional[bool] = ..., keep_running_on_disconnect: _Optional[bool] = ..., wait_for_slot: _Optional[bool] = ...) -> None: ...
 
 class TrainingProgress(_message.Message):
     __slots__ = ("epoch", "epochs", "loss", "metrics")
@@ -378,3 +382,83 @@ class EvaluateResponse(_message.Message):
     baseline_source: str
     samples: int
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., untrained: _Optional[bool] = ..., state: _Optional[_Union[State, str]] = ..., current: _Optional[_Union[Evaluation, _Mapping]] = ..., initial: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline_source: _Optional[str] = ..., samples: _Optional[int] = ...) -> None: ...
+
+class ResetModelRequest(_message.Message):
+    __slots__ = ("name", "seed")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    seed: int
+    def __init__(self, name: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class CancelTrainingRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class WatchModelRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ModelEvent(_message.Message):
+    __slots__ = ("model", "progress")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    model: Model
+    progress: TrainingProgress
+    def __init__(self, model: _Optional[_Union[Model, _Mapping]] = ..., progress: _Optional[_Union[TrainingProgress, _Mapping]] = ...) -> None: ...
+
+class ImportHeader(_message.Message):
+    __slots__ = ("name", "state", "compile", "seed", "size_bytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    COMPILE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: State
+    compile: CompileSpec
+    seed: int
+    size_bytes: int
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[State, str]] = ..., compile: _Optional[_Union[CompileSpec, _Mapping]] = ..., seed: _Optional[int] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
+class ImportModelRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: ImportHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[ImportHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class ExportModelRequest(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ExportHeader(_message.Message):
+    __slots__ = ("model", "version", "untrained", "size_bytes", "sha256")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UNTRAINED_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    model: Model
+    version: int
+    untrained: bool
+    size_bytes: int
+    sha256: str
+    def __init__(self, model: _Optional[_Union[Model, _Mapping]] = ..., version: _Optional[int] = ..., untrained: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class ExportModelResponse(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: ExportHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[ExportHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...

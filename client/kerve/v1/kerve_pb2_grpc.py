@@ -70,6 +70,31 @@ class ModelsStub:
                 request_serializer=kerve_dot_v1_dot_kerve__pb2.EvaluateRequest.SerializeToString,
                 response_deserializer=kerve_dot_v1_dot_kerve__pb2.EvaluateResponse.FromString,
                 _registered_method=True)
+        self.ResetModel = channel.unary_unary(
+                '/kerve.v1.Models/ResetModel',
+                request_serializer=kerve_dot_v1_dot_kerve__pb2.ResetModelRequest.SerializeToString,
+                response_deserializer=kerve_dot_v1_dot_kerve__pb2.Model.FromString,
+                _registered_method=True)
+        self.CancelTraining = channel.unary_unary(
+                '/kerve.v1.Models/CancelTraining',
+                request_serializer=kerve_dot_v1_dot_kerve__pb2.CancelTrainingRequest.SerializeToString,
+                response_deserializer=kerve_dot_v1_dot_kerve__pb2.Model.FromString,
+                _registered_method=True)
+        self.WatchModel = channel.unary_stream(
+                '/kerve.v1.Models/WatchModel',
+                request_serializer=kerve_dot_v1_dot_kerve__pb2.WatchModelRequest.SerializeToString,
+                response_deserializer=kerve_dot_v1_dot_kerve__pb2.ModelEvent.FromString,
+                _registered_method=True)
+        self.ImportModel = channel.stream_unary(
+                '/kerve.v1.Models/ImportModel',
+                request_serializer=kerve_dot_v1_dot_kerve__pb2.ImportModelRequest.SerializeToString,
+                response_deserializer=kerve_dot_v1_dot_kerve__pb2.Model.FromString,
+                _registered_method=True)
+        self.ExportModel = channel.unary_stream(
+                '/kerve.v1.Models/ExportModel',
+                request_serializer=kerve_dot_v1_dot_kerve__pb2.ExportModelRequest.SerializeToString,
+                response_deserializer=kerve_dot_v1_dot_kerve__pb2.ExportModelResponse.FromString,
+                _registered_method=True)
 
 
 class ModelsServicer:
@@ -128,6 +153,47 @@ class ModelsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResetModel(self, request, context):
+        """Re-initializes the weights from the spec and publishes them as a new,
+        untrained version. Rejected while the model trains.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelTraining(self, request, context):
+        """Stops the model's training run after the batch that is running. The
+        model keeps its previous state and version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchModel(self, request, context):
+        """Streams the model as it is now, then every state change and every
+        epoch of its training runs, until the model is deleted or the caller
+        cancels.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportModel(self, request_iterator, context):
+        """Creates a model from a .keras archive sent in chunks: first a header,
+        then the archive bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportModel(self, request, context):
+        """Streams a version of a model as a .keras archive: first a header, then
+        the archive bytes in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +231,31 @@ def add_ModelsServicer_to_server(servicer, server):
                     servicer.Evaluate,
                     request_deserializer=kerve_dot_v1_dot_kerve__pb2.EvaluateRequest.FromString,
                     response_serializer=kerve_dot_v1_dot_kerve__pb2.EvaluateResponse.SerializeToString,
+            ),
+            'ResetModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetModel,
+                    request_deserializer=kerve_dot_v1_dot_kerve__pb2.ResetModelRequest.FromString,
+                    response_serializer=kerve_dot_v1_dot_kerve__pb2.Model.SerializeToString,
+            ),
+            'CancelTraining': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelTraining,
+                    request_deserializer=kerve_dot_v1_dot_kerve__pb2.CancelTrainingRequest.FromString,
+                    response_serializer=kerve_dot_v1_dot_kerve__pb2.Model.SerializeToString,
+            ),
+            'WatchModel': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchModel,
+                    request_deserializer=kerve_dot_v1_dot_kerve__pb2.WatchModelRequest.FromString,
+                    response_serializer=kerve_dot_v1_dot_kerve__pb2.ModelEvent.SerializeToString,
+            ),
+            'ImportModel': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportModel,
+                    request_deserializer=kerve_dot_v1_dot_kerve__pb2.ImportModelRequest.FromString,
+                    response_serializer=kerve_dot_v1_dot_kerve__pb2.Model.SerializeToString,
+            ),
+            'ExportModel': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportModel,
+                    request_deserializer=kerve_dot_v1_dot_kerve__pb2.ExportModelRequest.FromString,
+                    response_serializer=kerve_dot_v1_dot_kerve__pb2.ExportModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -357,6 +448,141 @@ class Models:
             '/kerve.v1.Models/Evaluate',
             kerve_dot_v1_dot_kerve__pb2.EvaluateRequest.SerializeToString,
             kerve_dot_v1_dot_kerve__pb2.EvaluateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kerve.v1.Models/ResetModel',
+            kerve_dot_v1_dot_kerve__pb2.ResetModelRequest.SerializeToString,
+            kerve_dot_v1_dot_kerve__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelTraining(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kerve.v1.Models/CancelTraining',
+            kerve_dot_v1_dot_kerve__pb2.CancelTrainingRequest.SerializeToString,
+            kerve_dot_v1_dot_kerve__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kerve.v1.Models/WatchModel',
+            kerve_dot_v1_dot_kerve__pb2.WatchModelRequest.SerializeToString,
+            kerve_dot_v1_dot_kerve__pb2.ModelEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportModel(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/kerve.v1.Models/ImportModel',
+            kerve_dot_v1_dot_kerve__pb2.ImportModelRequest.SerializeToString,
+            kerve_dot_v1_dot_kerve__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kerve.v1.Models/ExportModel',
+            kerve_dot_v1_dot_kerve__pb2.ExportModelRequest.SerializeToString,
+            kerve_dot_v1_dot_kerve__pb2.ExportModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

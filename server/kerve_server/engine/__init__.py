@@ -5,18 +5,32 @@ one) before Keras is imported, because Keras reads it once at import time.
 """
 
 from kerve_server.engine import backend as _backend  # noqa: F401  (sets env first)
+from kerve_server.engine.archives import (
+    ArchiveError,
+    archive_bytes,
+    load_imported,
+    spec_document_from_archive,
+    weights_from_archive,
+)
 from kerve_server.engine.building import build_model, initial_weights
 from kerve_server.engine.fitting import EpochReport, FitOptions, FitOutcome, fit
 from kerve_server.engine.inference import CompiledModel
 from kerve_server.engine.scoring import score
+from kerve_server.engine.threads import limit_threads
 
 __all__ = [
+    "ArchiveError",
     "CompiledModel",
     "EpochReport",
     "FitOptions",
     "FitOutcome",
+    "archive_bytes",
     "build_model",
     "fit",
     "initial_weights",
+    "limit_threads",
+    "load_imported",
     "score",
+    "spec_document_from_archive",
+    "weights_from_archive",
 ]

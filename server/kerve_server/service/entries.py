@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,6 +26,16 @@ class Version:
     trained: bool
     compiled: CompiledModel
     create_time: datetime
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """What the store keeps of one version: enough to find and check it."""
+
+    number: int
+    trained: bool
+    create_time: datetime
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,12 @@ class ModelEntry:
     next_version: int = 2
     training: bool = False
     deleted: bool = False
+    versions: dict[int, VersionRecord] = field(default_factory=dict)
+    history: list[TrainingSummary] = field(default_factory=list)
+    # Serializes the changes that write to the store, so that metadata on
+    # disk changes in the same order as the entry.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    watchers: set[asyncio.Queue[WatchEvent]] = field(default_factory=set, repr=False)
 
     def snapshot(self) -> ModelSnapshot:
         """Return the public state of the model as it is now."""
@@ -104,6 +120,16 @@ class ModelEntry:
         self.update_time = utc_now()
 
 
-def finite_or_nan(value: float) -> float:
-    """Return ``value`` if it is finite, else NaN, for summaries."""
-    return value if math.isfinite(value) else math.nan
+@dataclass(frozen=True)
+class WatchEvent:
+    """A state change of a model, or the end of one of its training epochs.
+
+    ``model`` is None only in the last event of a deleted model.
+    """
+
+    model: ModelSnapshot | None
+    epoch: int = 0
+    epochs: int = 0
+    loss: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    is_progress: bool = False

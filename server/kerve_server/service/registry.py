@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -13,7 +15,9 @@ import numpy as np
 
 from kerve_server import engine
 from kerve_server.errors import (
+    FailedPreconditionError,
     FieldViolation,
+    InvalidArgumentError,
     InvalidDataError,
     InvalidSpecError,
     KerveError,
@@ -26,7 +30,7 @@ from kerve_server.errors import (
     UntrainedModelError,
 )
 from kerve_server.names import validate_model_name
-from kerve_server.scheduling import InferenceScheduler, PredictFunction
+from kerve_server.scheduling import InferenceScheduler, Predictor
 from kerve_server.service import data as checks
 from kerve_server.service.datasets import (
     ClassificationParams,
@@ -40,9 +44,12 @@ from kerve_server.service.entries import (
     ModelSnapshot,
     TrainingSummary,
     Version,
+    VersionRecord,
+    WatchEvent,
     utc_now,
 )
 from kerve_server.service.lifecycle import State
+from kerve_server.service.persistence import MetadataError, entry_metadata, load_entry
 from kerve_server.service.training import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -52,9 +59,19 @@ from kerve_server.service.training import (
     TrainingRequest,
     TrainingRun,
 )
-from kerve_server.specs import MAX_SEED, ModelSpec
+from kerve_server.specs import (
+    MAX_SEED,
+    CompileSpec,
+    ModelSpec,
+    OptimizerSpec,
+    parse_spec,
+)
+from kerve_server.store import DamagedModel, ModelStore, StoreError
 
 logger = logging.getLogger(__name__)
+
+# Events a slow watcher may fall behind before it loses the oldest.
+WATCH_QUEUE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,11 @@ class Limits:
     max_epochs: int
     max_concurrent_training: int
     inference_threads: int = 2
+    keep_versions: int = 3
+    max_import_bytes: int = 256 * 1024 * 1024
+    max_merged_batch_rows: int = 4096
+    max_queued_requests: int = 1024
+    tensorflow_threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -112,19 +134,27 @@ class ModelRegistry:
     on thread pools, and all state changes happen back on the loop.
     """
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, store: ModelStore | None = None) -> None:
         self._limits = limits
+        self._store = store
         self._models: dict[str, ModelEntry] = {}
         self._creating: set[str] = set()
+        self._deleting: set[str] = set()
         self._runs: dict[str, TrainingRun] = {}
+        # Before the first TensorFlow operation, which fixes TensorFlow's
+        # thread pools for the life of the process.
+        engine.limit_threads(limits.tensorflow_threads)
         self._scheduler: InferenceScheduler[Version] = InferenceScheduler(
-            threads=limits.inference_threads
+            threads=limits.inference_threads,
+            max_batch_rows=limits.max_merged_batch_rows,
+            max_queued_requests=limits.max_queued_requests,
         )
         self._training_executor = ThreadPoolExecutor(
             max_workers=limits.max_concurrent_training,
             thread_name_prefix="kerve-training",
         )
-        self._training_slots = asyncio.Semaphore(limits.max_concurrent_training)
+        self._slots_in_use = 0
+        self._slot_released = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # Models -----------------------------------------------------------------
@@ -139,27 +169,28 @@ class ModelRegistry:
         """
         validate_model_name(name)
         self._check_budget(name, spec)
-        if name in self._models or name in self._creating:
-            raise ModelExistsError(
-                f"model {name!r} already exists; delete it first or choose another name"
-            )
+        self._check_name_free(name)
         seed = spec.seed if spec.seed is not None else secrets.randbelow(MAX_SEED + 1)
         self._creating.add(name)
         try:
             compiled = await asyncio.to_thread(_initial_model, spec, seed)
+            now = utc_now()
+            version = Version(
+                number=1, trained=False, compiled=compiled, create_time=now
+            )
+            entry = ModelEntry(
+                name=name,
+                spec=spec,
+                seed=seed,
+                serving=version,
+                initial=version,
+                create_time=now,
+                update_time=now,
+            )
+            await self._persist_version(entry, version)
+            await self._persist(entry)
         finally:
             self._creating.discard(name)
-        now = utc_now()
-        version = Version(number=1, trained=False, compiled=compiled, create_time=now)
-        entry = ModelEntry(
-            name=name,
-            spec=spec,
-            seed=seed,
-            serving=version,
-            initial=version,
-            create_time=now,
-            update_time=now,
-        )
         self._models[name] = entry
         logger.info(
             "created model %s: %d parameters, state %s, version 1",
@@ -190,8 +221,11 @@ class ModelRegistry:
         """Return every model, ordered by name."""
         return [self._models[name].snapshot() for name in sorted(self._models)]
 
-    def delete(self, name: str) -> None:
-        """Delete a model and cancel its training run, if any.
+    async def delete(self, name: str) -> None:
+        """Delete a model from the registry and the store.
+
+        A training run of the model is cancelled. Predictions already
+        running finish on the version they started with.
 
         Raises:
             ModelNotFoundError: no model has that name.
@@ -202,6 +236,15 @@ class ModelRegistry:
         run = self._runs.get(name)
         if run is not None:
             run.cancel()
+            self._wake_slot_waiters()
+        self._deleting.add(name)
+        try:
+            async with entry.lock:
+                if self._store is not None:
+                    await asyncio.to_thread(self._store.delete, name)
+        finally:
+            self._deleting.discard(name)
+        self._notify_deleted(entry)
         logger.info("deleted model %s at version %d", name, entry.serving.number)
 
     # Predict ----------------------------------------------------------------
@@ -211,10 +254,14 @@ class ModelRegistry:
     ) -> Prediction:
         """Run the model's current version on a batch.
 
+        The scheduler may merge the batch with other requests for the same
+        model; the version reported is the one that computed the outputs.
+
         Raises:
             ModelNotFoundError: no model has that name.
             InvalidTensorError: the inputs do not fit the model.
-            ResourceExhaustedError: the batch has more rows than allowed.
+            ResourceExhaustedError: the batch has more rows than allowed, or
+                the model's queue is full.
             UntrainedModelError: ``strict`` and the weights are untrained.
         """
         entry = self._entry(name)
@@ -230,11 +277,15 @@ class ModelRegistry:
         if strict and not entry.serving.trained:
             raise _untrained(entry.name, entry.serving.number)
 
-        def resolve() -> tuple[Version, PredictFunction]:
+        def resolve() -> tuple[Version, Predictor]:
+            # Called once per batch: a model deleted meanwhile still resolves
+            # to its last version, so its queued requests complete.
             version = entry.serving
-            return version, version.compiled.predict
+            return version, version.compiled
 
-        outputs, version = await self._scheduler.run(resolve, batch)
+        outputs, version = await self._scheduler.run(
+            resolve, batch, model=name, key=entry
+        )
         if strict and not version.trained:
             raise _untrained(entry.name, version.number)
         finite = bool(np.isfinite(outputs).all())
@@ -269,6 +320,13 @@ class ModelRegistry:
                 f"model {name!r} is already training; wait for the run to "
                 "finish or cancel it before starting another"
             )
+        if not request.wait_for_slot and self._slots_in_use >= self._max_slots:
+            raise ResourceExhaustedError(
+                f"cannot train model {name!r} now: the server already runs "
+                f"{self._slots_in_use} training runs, its maximum "
+                "(--max-concurrent-training); retry later or send "
+                "wait_for_slot=true to wait for a slot"
+            )
         entry.training = True
         try:
             options = self._fit_options(entry, request)
@@ -284,13 +342,58 @@ class ModelRegistry:
         task.add_done_callback(self._tasks.discard)
         return run
 
-    def cancel_training(self, name: str) -> bool:
-        """Ask the model's run to stop; return False if it has none."""
+    def cancel_training(self, name: str) -> ModelSnapshot:
+        """Ask the model's run to stop after the batch that is running.
+
+        Raises:
+            ModelNotFoundError: no model has that name.
+            FailedPreconditionError: the model has no training run.
+        """
+        entry = self._entry(name)
         run = self._runs.get(name)
         if run is None:
-            return False
+            raise FailedPreconditionError(
+                f"model {name!r} has no training run to cancel; its state is "
+                f"{entry.state.value}"
+            )
         run.cancel()
-        return True
+        self._wake_slot_waiters()
+        logger.info("model %s: training cancel requested", name)
+        return entry.snapshot()
+
+    def cancel_all(self) -> None:
+        """Ask every training run to stop, for shutdown."""
+        for run in self._runs.values():
+            run.cancel()
+        self._wake_slot_waiters()
+
+    def _wake_slot_waiters(self) -> None:
+        async def notify() -> None:
+            async with self._slot_released:
+                self._slot_released.notify_all()
+
+        task = asyncio.get_running_loop().create_task(notify())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def _max_slots(self) -> int:
+        return self._limits.max_concurrent_training
+
+    async def _acquire_slot(self, run: TrainingRun) -> bool:
+        """Wait for a training slot; return False if the run was cancelled."""
+        async with self._slot_released:
+            while self._slots_in_use >= self._max_slots:
+                await self._slot_released.wait()
+                if run.cancel_requested.is_set():
+                    return False
+            self._slots_in_use += 1
+            return True
+
+    async def _release_slot(self) -> None:
+        async with self._slot_released:
+            self._slots_in_use -= 1
+            self._slot_released.notify_all()
 
     async def _run(
         self,
@@ -300,11 +403,13 @@ class ModelRegistry:
         options: engine.FitOptions,
     ) -> None:
         loop = asyncio.get_running_loop()
+        acquired = False
         try:
-            async with self._training_slots:
-                if run.cancel_requested.is_set() or entry.deleted:
-                    run.finish(_cancelled(entry.name))
-                    return
+            acquired = await self._acquire_slot(run)
+            if not acquired or run.cancel_requested.is_set() or entry.deleted:
+                run.finish(_cancelled(entry.name))
+                return
+            async with entry.lock:
                 await self._fit_and_publish(loop, entry, run, rows, options)
         except Exception:
             # A bug or an unexpected Keras error: the model keeps its
@@ -318,6 +423,8 @@ class ModelRegistry:
             entry.training = False
             if self._runs.get(entry.name) is run:
                 del self._runs[entry.name]
+            if acquired:
+                await self._release_slot()
 
     async def _fit_and_publish(
         self,
@@ -330,6 +437,7 @@ class ModelRegistry:
         previous_state, previous_reason = entry.state, entry.failure_reason
         start_version = entry.serving
         entry.set_state(State.TRAINING)
+        self._notify(entry)
         logger.info(
             "model %s: state %s -> TRAINING, %d rows, %d epochs, from version %d",
             entry.name,
@@ -340,7 +448,7 @@ class ModelRegistry:
         )
 
         def on_epoch(report: engine.EpochReport) -> None:
-            loop.call_soon_threadsafe(run.publish, report)
+            loop.call_soon_threadsafe(self._publish_progress, entry, run, report)
 
         fit = functools.partial(
             engine.fit,
@@ -356,6 +464,7 @@ class ModelRegistry:
         if outcome.cancelled or entry.deleted:
             if not entry.deleted:
                 entry.set_state(previous_state, failure_reason=previous_reason)
+                self._notify(entry)
             logger.info(
                 "model %s: training cancelled after %.1f s; state back to %s",
                 entry.name,
@@ -366,6 +475,8 @@ class ModelRegistry:
             return
         if outcome.failure is not None:
             entry.set_state(State.FAILED, failure_reason=outcome.failure)
+            await self._persist(entry)
+            self._notify(entry)
             logger.warning(
                 "model %s: state TRAINING -> FAILED: %s; still serving version %d",
                 entry.name,
@@ -382,7 +493,10 @@ class ModelRegistry:
         compiled = await asyncio.to_thread(
             engine.CompiledModel, entry.spec, outcome.weights
         )
-        if entry.deleted:
+        if entry.deleted or run.cancel_requested.is_set():
+            if not entry.deleted:
+                entry.set_state(previous_state, failure_reason=previous_reason)
+                self._notify(entry)
             run.finish(_cancelled(entry.name))
             return
         now = utc_now()
@@ -395,14 +509,30 @@ class ModelRegistry:
             end_time=now,
             target_mean=checks.target_mean(entry.spec, rows.y),
         )
-        # Publishing is this one assignment on the event loop thread: a
-        # Predict resolves either the old version or the new one.
-        entry.serving = Version(
+        version = Version(
             number=entry.next_version, trained=True, compiled=compiled, create_time=now
         )
-        entry.next_version += 1
+        await self._persist_version(entry, version)
+        published = dataclasses.replace(
+            entry,
+            serving=version,
+            next_version=version.number + 1,
+            last_training=summary,
+            history=[*entry.history, summary],
+            state=State.TRAINED,
+            failure_reason="",
+            update_time=now,
+        )
+        await self._persist(published)
+        # Publishing is these assignments on the event loop thread, with no
+        # await between them: a Predict resolves either the old version or
+        # the new one.
+        entry.serving = version
+        entry.next_version = version.number + 1
         entry.last_training = summary
+        entry.history.append(summary)
         entry.set_state(State.TRAINED)
+        self._notify(entry)
         logger.info(
             "model %s: state TRAINING -> TRAINED, version %d published after "
             "%d epochs in %.1f s, final loss %.6g",
@@ -412,7 +542,87 @@ class ModelRegistry:
             outcome.duration_seconds,
             outcome.final_loss,
         )
+        await self._prune(entry)
         run.finish(TrainingOutcome(entry.snapshot(), summary))
+
+    def _publish_progress(
+        self, entry: ModelEntry, run: TrainingRun, report: engine.EpochReport
+    ) -> None:
+        run.publish(report)
+        self._notify(entry, progress=report)
+
+    # Store ------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Load every model in the store into the registry.
+
+        A damaged model is logged and skipped; it never appears with weights
+        other than its own. Call once, before serving.
+        """
+        if self._store is None:
+            return
+        store = self._store
+        found = await asyncio.to_thread(store.load)
+        loaded = 0
+        for item in found:
+            if isinstance(item, DamagedModel):
+                logger.error(
+                    "skipping model %s in %s: %s", item.name, item.folder, item.reason
+                )
+                continue
+            try:
+                entry = await asyncio.to_thread(load_entry, store, item)
+            except (MetadataError, StoreError, engine.ArchiveError) as exc:
+                logger.error("skipping model %s in %s: %s", item.name, item.folder, exc)
+                continue
+            self._models[entry.name] = entry
+            loaded += 1
+            logger.info(
+                "loaded model %s: state %s, version %d",
+                entry.name,
+                entry.state.value,
+                entry.serving.number,
+            )
+        logger.info("loaded %d of %d models from %s", loaded, len(found), store.root)
+
+    async def _persist_version(self, entry: ModelEntry, version: Version) -> None:
+        """Write a version's archive and record it in the entry."""
+        digest = ""
+        if self._store is not None:
+            store = self._store
+
+            def write() -> str:
+                return store.write_archive(
+                    entry.name, version.number, engine.archive_bytes(version.compiled)
+                )
+
+            digest = await asyncio.to_thread(write)
+        entry.versions[version.number] = VersionRecord(
+            number=version.number,
+            trained=version.trained,
+            create_time=version.create_time,
+            sha256=digest,
+        )
+
+    async def _persist(self, entry: ModelEntry) -> None:
+        """Write the entry's metadata, the step that commits a change."""
+        if self._store is None:
+            return
+        document = entry_metadata(entry)
+        await asyncio.to_thread(self._store.write_metadata, entry.name, document)
+
+    async def _prune(self, entry: ModelEntry) -> None:
+        """Forget versions beyond the ones kept: initial, current, and recent."""
+        recent = sorted(entry.versions)[-self._limits.keep_versions :]
+        keep = {entry.initial.number, entry.serving.number, *recent}
+        dropped = [number for number in entry.versions if number not in keep]
+        if not dropped:
+            return
+        for number in dropped:
+            del entry.versions[number]
+        await self._persist(entry)
+        if self._store is not None:
+            await asyncio.to_thread(self._store.remove_archives, entry.name, keep)
 
     def _fit_options(
         self, entry: ModelEntry, request: TrainingRequest
@@ -454,7 +664,7 @@ class ModelRegistry:
             batch_size=batch_size,
             validation_split=split,
             shuffle=request.shuffle,
-            optimizer=request.optimizer or entry.spec.compile.optimizer,
+            optimizer=_optimizer_for_run(entry.spec, request),
         )
 
     async def _training_rows(
@@ -522,6 +732,239 @@ class ModelRegistry:
             samples=int(x.shape[0]),
         )
 
+    # Reset, watch, import and export ----------------------------------------
+
+    async def reset(self, name: str, *, seed: int | None = None) -> ModelSnapshot:
+        """Re-initialize the weights and publish them as a new untrained version.
+
+        Raises:
+            ModelNotFoundError: no model has that name.
+            TrainingInProgressError: the model is training.
+            InvalidArgumentError: the seed is out of range.
+        """
+        entry = self._entry(name)
+        if entry.training:
+            raise TrainingInProgressError(
+                f"model {name!r} is training; cancel the run before resetting it"
+            )
+        if seed is not None and not 0 <= seed <= MAX_SEED:
+            raise InvalidArgumentError(
+                f"invalid seed for model {name!r}: expected 0 to {MAX_SEED}, "
+                f"received {seed}",
+                violations=[FieldViolation("seed", f"must be in [0, {MAX_SEED}]")],
+            )
+        if seed is None:
+            seed = entry.spec.seed
+        if seed is None:
+            seed = secrets.randbelow(MAX_SEED + 1)
+        entry.training = True  # blocks a Train from starting during the reset
+        try:
+            async with entry.lock:
+                compiled = await asyncio.to_thread(_initial_model, entry.spec, seed)
+                now = utc_now()
+                version = Version(
+                    number=entry.next_version,
+                    trained=False,
+                    compiled=compiled,
+                    create_time=now,
+                )
+                await self._persist_version(entry, version)
+                await self._persist(
+                    dataclasses.replace(
+                        entry,
+                        serving=version,
+                        initial=version,
+                        seed=seed,
+                        next_version=version.number + 1,
+                        state=State.UNTRAINED,
+                        failure_reason="",
+                        update_time=now,
+                    )
+                )
+                if entry.deleted:
+                    raise self._not_found(name)
+                previous = entry.state
+                entry.serving = version
+                entry.initial = version
+                entry.seed = seed
+                entry.next_version = version.number + 1
+                entry.set_state(State.UNTRAINED)
+                self._notify(entry)
+                logger.info(
+                    "model %s: reset, state %s -> UNTRAINED, version %d",
+                    name,
+                    previous.value,
+                    version.number,
+                )
+                await self._prune(entry)
+        finally:
+            entry.training = False
+        return entry.snapshot()
+
+    async def watch(self, name: str) -> AsyncIterator[WatchEvent]:
+        """Yield the model now, then every state change and training epoch.
+
+        The stream ends after the model is deleted. A watcher that falls
+        more than ``WATCH_QUEUE_SIZE`` events behind loses the oldest ones.
+
+        Raises:
+            ModelNotFoundError: no model has that name.
+        """
+        entry = self._entry(name)
+        queue: asyncio.Queue[WatchEvent] = asyncio.Queue(maxsize=WATCH_QUEUE_SIZE)
+        entry.watchers.add(queue)
+        try:
+            yield WatchEvent(model=entry.snapshot())
+            while True:
+                event = await queue.get()
+                yield event
+                if event.model is None:
+                    return
+        finally:
+            entry.watchers.discard(queue)
+
+    def _notify(
+        self, entry: ModelEntry, *, progress: engine.EpochReport | None = None
+    ) -> None:
+        if not entry.watchers:
+            return
+        snapshot = entry.snapshot()
+        if progress is None:
+            event = WatchEvent(model=snapshot)
+        else:
+            event = WatchEvent(
+                model=snapshot,
+                epoch=progress.epoch,
+                epochs=progress.epochs,
+                loss=progress.loss,
+                metrics=progress.metrics,
+                is_progress=True,
+            )
+        for queue in entry.watchers:
+            _offer(queue, event)
+
+    def _notify_deleted(self, entry: ModelEntry) -> None:
+        for queue in entry.watchers:
+            _offer(queue, WatchEvent(model=None))
+
+    async def import_model(
+        self,
+        name: str,
+        archive: bytes,
+        *,
+        trained: bool,
+        compile_spec: CompileSpec | None,
+        seed: int | None,
+    ) -> ModelSnapshot:
+        """Create a model from a ``.keras`` archive.
+
+        The archive's config must describe what a spec can express; it is
+        then loaded with Keras's safe mode on.
+
+        Raises:
+            InvalidNameError, ModelExistsError: as for ``create``.
+            InvalidArgumentError: the archive is not a model Kerve can serve.
+            ResourceExhaustedError: the archive is over the size limit.
+        """
+        validate_model_name(name)
+        limit = self._limits.max_import_bytes
+        if len(archive) > limit:
+            raise ResourceExhaustedError(
+                f"cannot import model {name!r}: the archive has {len(archive):,} "
+                f"bytes, more than the limit of {limit:,} (--max-import-bytes)"
+            )
+        self._check_name_free(name)
+        try:
+            document = engine.spec_document_from_archive(
+                archive, max_unpacked_bytes=2 * limit
+            )
+        except engine.ArchiveError as exc:
+            raise _archive_error(name, exc) from None
+        document["compile"] = (compile_spec or CompileSpec()).model_dump(mode="json")
+        document["seed"] = seed
+        spec = parse_spec(document, model=name)
+        self._check_budget(name, spec)
+        if seed is None:
+            seed = secrets.randbelow(MAX_SEED + 1)
+        self._creating.add(name)
+        try:
+            try:
+                weights = await asyncio.to_thread(engine.load_imported, spec, archive)
+            except engine.ArchiveError as exc:
+                raise _archive_error(name, exc) from None
+            compiled, initial = await asyncio.to_thread(
+                _imported_models, spec, weights, seed, trained
+            )
+            now = utc_now()
+            # A trained import gets its architecture's initial weights as
+            # version 1, so that Evaluate can compare against them.
+            first = Version(1, False, initial, now)
+            serving = Version(2, True, compiled, now) if trained else first
+            entry = ModelEntry(
+                name=name,
+                spec=spec,
+                seed=seed,
+                serving=serving,
+                initial=first,
+                create_time=now,
+                update_time=now,
+                state=State.TRAINED if trained else State.UNTRAINED,
+                next_version=serving.number + 1,
+            )
+            await self._persist_version(entry, first)
+            if serving is not first:
+                await self._persist_version(entry, serving)
+            await self._persist(entry)
+        finally:
+            self._creating.discard(name)
+        self._models[name] = entry
+        logger.info(
+            "imported model %s: %d parameters, state %s, %d archive bytes",
+            name,
+            spec.parameter_count,
+            entry.state.value,
+            len(archive),
+        )
+        return entry.snapshot()
+
+    async def export_model(
+        self, name: str, version: int | None = None
+    ) -> tuple[ModelSnapshot, VersionRecord, bytes]:
+        """Return a version of the model as ``.keras`` archive bytes.
+
+        Raises:
+            ModelNotFoundError: no model has that name, or the version is
+                not kept.
+        """
+        entry = self._entry(name)
+        number = entry.serving.number if version is None else version
+        record = entry.versions.get(number)
+        if record is None:
+            kept = ", ".join(str(n) for n in sorted(entry.versions))
+            raise ModelNotFoundError(
+                f"model {name!r} has no version {number}; the kept versions are {kept}"
+            )
+        live = {v.number: v for v in (entry.serving, entry.initial)}.get(number)
+        if live is not None:
+            data = await asyncio.to_thread(engine.archive_bytes, live.compiled)
+        elif self._store is not None:
+            data = await asyncio.to_thread(
+                self._store.read_archive, name, number, record.sha256
+            )
+        else:
+            raise ModelNotFoundError(f"model {name!r} version {number} is not kept")
+        return entry.snapshot(), record, data
+
+    def _check_name_free(self, name: str) -> None:
+        if name in self._models or name in self._creating:
+            raise ModelExistsError(
+                f"model {name!r} already exists; delete it first or choose another name"
+            )
+        if name in self._deleting:
+            raise ModelExistsError(
+                f"model {name!r} is being deleted; retry when the delete returns"
+            )
+
     # Shared -----------------------------------------------------------------
 
     async def _rows(
@@ -565,10 +1008,14 @@ class ModelRegistry:
         validate_model_name(name)
         entry = self._models.get(name)
         if entry is None:
-            raise ModelNotFoundError(
-                f"model {name!r} not found; ListModels shows the models that exist"
-            )
+            raise self._not_found(name)
         return entry
+
+    @staticmethod
+    def _not_found(name: str) -> ModelNotFoundError:
+        return ModelNotFoundError(
+            f"model {name!r} not found; ListModels shows the models that exist"
+        )
 
     def _check_budget(self, name: str, spec: ModelSpec) -> None:
         count = spec.parameter_count
@@ -583,9 +1030,8 @@ class ModelRegistry:
 
     async def close(self) -> None:
         """Cancel running training runs and wait for them to finish."""
-        for run in self._runs.values():
-            run.cancel()
-        if self._tasks:
+        self.cancel_all()
+        while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._training_executor.shutdown(wait=True, cancel_futures=True)
         self._scheduler.close()
@@ -593,6 +1039,44 @@ class ModelRegistry:
 
 def _initial_model(spec: ModelSpec, seed: int) -> engine.CompiledModel:
     return engine.CompiledModel(spec, engine.initial_weights(spec, seed))
+
+
+def _optimizer_for_run(spec: ModelSpec, request: TrainingRequest) -> OptimizerSpec:
+    """Return the spec's optimizer with the request's overrides applied."""
+    base = spec.compile.optimizer
+    if request.optimizer_name is None and request.learning_rate is None:
+        return base
+    if request.optimizer_name not in (None, base.name):
+        # Another optimizer starts from its own default rate, not the spec's.
+        return OptimizerSpec(
+            name=request.optimizer_name, learning_rate=request.learning_rate
+        )
+    learning_rate = request.learning_rate
+    if learning_rate is None:
+        learning_rate = base.learning_rate
+    return OptimizerSpec(name=base.name, learning_rate=learning_rate)
+
+
+def _imported_models(
+    spec: ModelSpec, weights: list[np.ndarray], seed: int, trained: bool
+) -> tuple[engine.CompiledModel, engine.CompiledModel]:
+    compiled = engine.CompiledModel(spec, weights)
+    initial = _initial_model(spec, seed) if trained else compiled
+    return compiled, initial
+
+
+def _archive_error(name: str, error: Exception) -> InvalidArgumentError:
+    message = f"cannot import model {name!r}: {error}"
+    return InvalidArgumentError(
+        message, violations=[FieldViolation("chunk", str(error))]
+    )
+
+
+def _offer(queue: asyncio.Queue[WatchEvent], event: WatchEvent) -> None:
+    """Put ``event`` on a watcher's queue, dropping its oldest if it is full."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(event)
 
 
 def _check_dataset_fits(name: str, spec: ModelSpec, source: SyntheticDataset) -> None:

@@ -13,7 +13,7 @@ from kerve_server.engine import EpochReport
 from kerve_server.errors import KerveError
 from kerve_server.service.datasets import InlineData, SyntheticDataset
 from kerve_server.service.entries import ModelSnapshot, TrainingSummary
-from kerve_server.specs import OptimizerSpec
+from kerve_server.specs import OptimizerName
 
 DEFAULT_EPOCHS = 1
 DEFAULT_BATCH_SIZE = 32
@@ -28,8 +28,12 @@ class TrainingRequest:
     epochs: int | None = None
     batch_size: int | None = None
     validation_split: float = 0.0
-    optimizer: OptimizerSpec | None = None
+    # Optimizer name and learning rate for this run; None keeps the spec's.
+    optimizer_name: OptimizerName | None = None
+    learning_rate: float | None = None
     shuffle: bool = True
+    # Wait for a free training slot instead of failing when all are taken.
+    wait_for_slot: bool = False
 
 
 @dataclass(frozen=True)

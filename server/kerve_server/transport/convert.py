@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -10,18 +11,31 @@ from pydantic import ValidationError
 
 from kerve.v1 import kerve_pb2
 from kerve_server.engine import EpochReport
-from kerve_server.errors import FieldViolation, InvalidDataError, InvalidSpecError
+from kerve_server.errors import (
+    FieldViolation,
+    InvalidArgumentError,
+    InvalidDataError,
+    InvalidSpecError,
+    ResourceExhaustedError,
+)
+from kerve_server.names import validate_model_name
 from kerve_server.service.datasets import (
     InlineData,
     Subset,
     SyntheticDataset,
     parse_dataset,
 )
-from kerve_server.service.entries import ModelSnapshot, TrainingSummary
+from kerve_server.service.entries import ModelSnapshot, TrainingSummary, WatchEvent
 from kerve_server.service.lifecycle import State
 from kerve_server.service.registry import Evaluation, EvaluationReport, Prediction
 from kerve_server.service.training import TrainingRequest
-from kerve_server.specs import LayerSpec, ModelSpec, OptimizerSpec, parse_spec
+from kerve_server.specs import (
+    CompileSpec,
+    LayerSpec,
+    ModelSpec,
+    OptimizerSpec,
+    parse_spec,
+)
 from kerve_server.transport.tensors import decode_tensor, encode_tensor
 
 STATES = {
@@ -195,10 +209,11 @@ def training_request_from_proto(
     Raises:
         InvalidDataError: missing data or an invalid optimizer override.
     """
-    optimizer = None
+    name, learning_rate = None, None
     if request.HasField("optimizer"):
+        document = _document(request.optimizer)
         try:
-            optimizer = OptimizerSpec.model_validate(_document(request.optimizer))
+            override = OptimizerSpec.model_validate(document)
         except ValidationError as exc:
             error = exc.errors()[0]
             field = ".".join(["optimizer", *(str(p) for p in error["loc"])])
@@ -207,13 +222,17 @@ def training_request_from_proto(
                 f"invalid training options for model {request.name!r}: {field}: {text}",
                 violations=[FieldViolation(field, text)],
             ) from None
+        name = override.name if "name" in document else None
+        learning_rate = override.learning_rate
     return TrainingRequest(
         data=data_from_proto(request, max_rows=max_rows),
         epochs=request.epochs if request.HasField("epochs") else None,
         batch_size=request.batch_size if request.HasField("batch_size") else None,
         validation_split=request.validation_split,
-        optimizer=optimizer,
+        optimizer_name=name,
+        learning_rate=learning_rate,
         shuffle=request.shuffle if request.HasField("shuffle") else True,
+        wait_for_slot=request.wait_for_slot,
     )
 
 
@@ -234,6 +253,99 @@ def evaluation_to_proto(report: EvaluationReport) -> kerve_pb2.EvaluateResponse:
 
 def _evaluation(evaluation: Evaluation) -> kerve_pb2.Evaluation:
     return kerve_pb2.Evaluation(loss=evaluation.loss, metrics=evaluation.metrics)
+
+
+def event_to_proto(event: WatchEvent) -> kerve_pb2.ModelEvent:
+    """Return the WatchModel message for an event of a live model."""
+    assert event.model is not None
+    proto = kerve_pb2.ModelEvent(model=model_to_proto(event.model))
+    if event.is_progress:
+        proto.progress.CopyFrom(
+            kerve_pb2.TrainingProgress(
+                epoch=event.epoch,
+                epochs=event.epochs,
+                loss=event.loss,
+                metrics=event.metrics,
+            )
+        )
+    return proto
+
+
+async def read_import(
+    requests: AsyncIterator[kerve_pb2.ImportModelRequest], *, max_bytes: int
+) -> tuple[kerve_pb2.ImportHeader, bytes]:
+    """Read an ImportModel stream: the header first, then archive chunks.
+
+    Raises:
+        InvalidArgumentError: the stream does not start with a header, has a
+            second one, or its size differs from the header's.
+        ResourceExhaustedError: the archive exceeds ``max_bytes``.
+    """
+    header: kerve_pb2.ImportHeader | None = None
+    chunks: list[bytes] = []
+    received = 0
+    async for request in requests:
+        part = request.WhichOneof("part")
+        if part == "header":
+            if header is not None:
+                raise _import_error("header", "the stream has a second header")
+            header = request.header
+            validate_model_name(header.name)
+            if header.size_bytes > max_bytes:
+                raise _too_large(header.name, header.size_bytes, max_bytes)
+            continue
+        if header is None:
+            raise _import_error("header", "the first message must be the header")
+        if part == "chunk":
+            received += len(request.chunk)
+            if received > max_bytes:
+                raise _too_large(header.name, received, max_bytes)
+            chunks.append(request.chunk)
+    if header is None:
+        raise _import_error("header", "the stream ended without a header")
+    if header.state not in (kerve_pb2.UNTRAINED, kerve_pb2.TRAINED):
+        state = (
+            kerve_pb2.State.Name(header.state)
+            if header.state in kerve_pb2.State.values()
+            else header.state
+        )
+        raise _import_error(
+            "header.state",
+            f"cannot import model {header.name!r} with state {state}; expected "
+            "UNTRAINED or TRAINED",
+        )
+    if header.size_bytes and header.size_bytes != received:
+        raise _import_error(
+            "header.size_bytes",
+            f"the header of model {header.name!r} announced {header.size_bytes:,} "
+            f"bytes, but {received:,} bytes were received",
+        )
+    return header, b"".join(chunks)
+
+
+def import_compile(header: kerve_pb2.ImportHeader) -> CompileSpec | None:
+    """Return the compile settings an import asks for, if any.
+
+    Raises:
+        InvalidSpecError: the settings are outside the allow-lists.
+    """
+    if not header.HasField("compile"):
+        return None
+    document = {"input_shape": [1], "layers": [{"type": "dense", "units": 1}]}
+    document["compile"] = _document(header.compile)
+    return parse_spec(document, model=header.name).compile
+
+
+def _import_error(field: str, text: str) -> InvalidArgumentError:
+    return InvalidArgumentError(text, violations=[FieldViolation(field, text)])
+
+
+def _too_large(name: str, size: int, limit: int) -> ResourceExhaustedError:
+    return ResourceExhaustedError(
+        f"cannot import model {name!r}: the archive has at least {size:,} bytes, "
+        f"more than the server's limit of {limit:,}; raise --max-import-bytes "
+        "on the server to accept it"
+    )
 
 
 def subset_from_proto(value: int) -> Subset:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,13 +22,23 @@ logger = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+# Archive bytes per ExportModel message, well under any message size limit.
+EXPORT_CHUNK_BYTES = 1024 * 1024
+
 
 class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
     """Serves the Models service from a ``ModelRegistry``."""
 
-    def __init__(self, registry: ModelRegistry, *, max_dataset_rows: int) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        *,
+        max_dataset_rows: int,
+        max_import_bytes: int,
+    ) -> None:
         self._registry = registry
         self._max_dataset_rows = max_dataset_rows
+        self._max_import_bytes = max_import_bytes
 
     @translate_errors
     async def CreateModel(
@@ -55,7 +66,7 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
     async def DeleteModel(
         self, request: kerve_pb2.DeleteModelRequest, context: Context
     ) -> kerve_pb2.DeleteModelResponse:
-        self._registry.delete(request.name)
+        await self._registry.delete(request.name)
         return kerve_pb2.DeleteModelResponse()
 
     @translate_errors
@@ -90,10 +101,19 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
                         )
                     )
         except asyncio.CancelledError:
-            # The caller cancelled the call or went away: stop the run, which
-            # leaves the model in its previous state.
-            logger.info("Train call for model %s ended by the client", request.name)
-            run.cancel()
+            # The caller cancelled the call or went away. Unless it asked
+            # otherwise, stop the run, which leaves the previous state.
+            if request.keep_running_on_disconnect:
+                logger.info(
+                    "Train caller of model %s went away; the run continues",
+                    request.name,
+                )
+            else:
+                logger.info(
+                    "Train caller of model %s went away; cancelling the run",
+                    request.name,
+                )
+                run.cancel()
             raise
 
     @translate_errors
@@ -105,3 +125,66 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
         subset = convert.subset_from_proto(request.subset)
         report = await self._registry.evaluate(request.name, source, subset)
         return convert.evaluation_to_proto(report)
+
+    @translate_errors
+    async def ResetModel(
+        self, request: kerve_pb2.ResetModelRequest, context: Context
+    ) -> kerve_pb2.Model:
+        seed = request.seed if request.HasField("seed") else None
+        snapshot = await self._registry.reset(request.name, seed=seed)
+        return convert.model_to_proto(snapshot)
+
+    @translate_errors
+    async def CancelTraining(
+        self, request: kerve_pb2.CancelTrainingRequest, context: Context
+    ) -> kerve_pb2.Model:
+        return convert.model_to_proto(self._registry.cancel_training(request.name))
+
+    @translate_stream_errors
+    async def WatchModel(
+        self, request: kerve_pb2.WatchModelRequest, context: Context
+    ) -> AsyncIterator[kerve_pb2.ModelEvent]:
+        async for event in self._registry.watch(request.name):
+            if event.model is None:
+                return
+            yield convert.event_to_proto(event)
+
+    @translate_errors
+    async def ImportModel(
+        self,
+        request_iterator: AsyncIterator[kerve_pb2.ImportModelRequest],
+        context: Context,
+    ) -> kerve_pb2.Model:
+        header, archive = await convert.read_import(
+            request_iterator, max_bytes=self._max_import_bytes
+        )
+        snapshot = await self._registry.import_model(
+            header.name,
+            archive,
+            trained=header.state == kerve_pb2.TRAINED,
+            compile_spec=convert.import_compile(header),
+            seed=header.seed if header.HasField("seed") else None,
+        )
+        return convert.model_to_proto(snapshot)
+
+    @translate_stream_errors
+    async def ExportModel(
+        self, request: kerve_pb2.ExportModelRequest, context: Context
+    ) -> AsyncIterator[kerve_pb2.ExportModelResponse]:
+        version = request.version if request.HasField("version") else None
+        snapshot, record, data = await self._registry.export_model(
+            request.name, version
+        )
+        yield kerve_pb2.ExportModelResponse(
+            header=kerve_pb2.ExportHeader(
+                model=convert.model_to_proto(snapshot),
+                version=record.number,
+                untrained=not record.trained,
+                size_bytes=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+        )
+        for offset in range(0, len(data), EXPORT_CHUNK_BYTES):
+            yield kerve_pb2.ExportModelResponse(
+                chunk=data[offset : offset + EXPORT_CHUNK_BYTES]
+            )
