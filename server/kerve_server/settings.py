@@ -6,10 +6,12 @@ Every field is both a flag (``--max-batch-rows``) and an environment variable
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, CliApp, SettingsConfigDict
 
 # The client library uses the same default, so that a message that the one
@@ -17,6 +19,12 @@ from pydantic_settings import BaseSettings, CliApp, SettingsConfigDict
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def default_data_dir() -> Path:
+    """Return the per-user store folder: ``$XDG_DATA_HOME/kerve``."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "kerve"
 
 
 class Settings(BaseSettings):
@@ -31,6 +39,91 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(),
+        description=(
+            "Folder of the model store; models are saved there and loaded "
+            "from it at start."
+        ),
+    )
+    keep_versions: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description=(
+            "Recent versions kept on disk per model, besides the current "
+            "one and the initial weights."
+        ),
+    )
+    max_import_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest .keras archive ImportModel accepts, in bytes.",
+    )
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        admin, predict = self.resolved_tokens()
+        if predict is not None and admin is None:
+            raise ValueError("a predict token needs an admin token as well")
+        if admin is not None and predict == admin:
+            raise ValueError("the predict token must differ from the admin token")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TLS needs both --tls-cert-file and --tls-key-file")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("--tls-client-ca-file needs --tls-cert-file as well")
+        return self
+
+    def resolved_tokens(self) -> tuple[str | None, str | None]:
+        """Return the admin and predict tokens, read from files if given."""
+        admin = read_secret(self.admin_token, self.admin_token_file, "admin token")
+        predict = read_secret(
+            self.predict_token, self.predict_token_file, "predict token"
+        )
+        return admin, predict
+
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token that allows every RPC. Setting it turns "
+            "authentication on; health checks and reflection stay open."
+        ),
+    )
+    predict_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token that allows Predict, Evaluate, GetModel, ListModels "
+            "and WatchModel only. Needs an admin token."
+        ),
+    )
+    admin_token_file: Path | None = Field(
+        default=None, description="File whose content is the admin token."
+    )
+    predict_token_file: Path | None = Field(
+        default=None, description="File whose content is the predict token."
+    )
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="PEM certificate chain of the server; turns TLS on.",
+    )
+    tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of the server certificate."
+    )
+    tls_client_ca_file: Path | None = Field(
+        default=None,
+        description=(
+            "PEM certificates of the CAs that sign client certificates; "
+            "setting it requires every client to present one (mutual TLS)."
+        ),
+    )
+    max_concurrent_rpcs: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "RPCs the server runs at once; past it, calls fail at once with "
+            "RESOURCE_EXHAUSTED."
+        ),
+    )
     host: str = Field(
         default="127.0.0.1",
         description="Address to listen on; 0.0.0.0 listens on every interface.",
@@ -82,6 +175,58 @@ class Settings(BaseSettings):
         le=65535,
         description="Port of the Prometheus metrics endpoint; 0 turns it off.",
     )
+    max_merged_batch_rows: int = Field(
+        default=4096,
+        ge=1,
+        description=(
+            "Maximum rows in one batch merged from the queued Predict requests "
+            "of a model; a single request with more rows runs alone."
+        ),
+    )
+    max_queued_requests: int = Field(
+        default=1024,
+        ge=1,
+        description=(
+            "Maximum Predict requests per model that wait while the model's "
+            "batch runs; past it, Predict fails at once with RESOURCE_EXHAUSTED."
+        ),
+    )
+    tensorflow_threads: int = Field(
+        default_factory=lambda: default_tensorflow_threads(),
+        ge=1,
+        le=1024,
+        description=(
+            "Threads in each of TensorFlow's thread pools (intra-op and "
+            "inter-op), which bounds the cores a training run takes from "
+            "Predict. The pools are per process, so the bound covers Evaluate "
+            "and TensorFlow-path Predict batches too. Default: half the CPU "
+            "cores, at least 1."
+        ),
+    )
+
+
+def default_tensorflow_threads() -> int:
+    """Return half the CPU cores, at least 1."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def read_secret(value: SecretStr | None, path: Path | None, name: str) -> str | None:
+    """Return a token from its setting or its file; the file wins.
+
+    Raises:
+        ValueError: the file cannot be read or is empty.
+    """
+    if path is not None:
+        try:
+            text = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the {name} file {path}: {exc}") from None
+        if not text:
+            raise ValueError(f"the {name} file {path} is empty")
+        return text
+    if value is not None:
+        return value.get_secret_value() or None
+    return None
 
 
 def load_settings(argv: Sequence[str] | None = None) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 
@@ -10,9 +11,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from kerve.v1 import kerve_pb2, kerve_pb2_grpc
+from kerve.v1 import kerve_pb2
 from kerve_server.service.registry import Limits, ModelRegistry
 from kerve_server.settings import Settings
+from kerve_server.store import ModelStore
+from kerve_server.transport.auth import TokenInterceptor, Tokens
+from kerve_server.transport.handlers import models_handler
 from kerve_server.transport.servicer import ModelsServicer
 
 logger = logging.getLogger(__name__)
@@ -32,7 +36,13 @@ class KerveServer:
                 max_dataset_rows=settings.max_dataset_rows,
                 max_epochs=settings.max_epochs,
                 max_concurrent_training=settings.max_concurrent_training,
-            )
+                keep_versions=settings.keep_versions,
+                max_import_bytes=settings.max_import_bytes,
+                max_merged_batch_rows=settings.max_merged_batch_rows,
+                max_queued_requests=settings.max_queued_requests,
+                tensorflow_threads=settings.tensorflow_threads,
+            ),
+            store=ModelStore(settings.data_dir),
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         options = [
@@ -40,11 +50,20 @@ class KerveServer:
             ("grpc.max_send_message_length", settings.max_message_bytes),
             ("grpc.so_reuseport", 0),
         ]
-        self._server = grpc.aio.server(options=options)
-        kerve_pb2_grpc.add_ModelsServicer_to_server(  # type: ignore[no-untyped-call]
-            ModelsServicer(self.registry, max_dataset_rows=settings.max_dataset_rows),
-            self._server,
+        admin, predict = settings.resolved_tokens()
+        self.authenticated = admin is not None
+        interceptors = [TokenInterceptor(Tokens(admin, predict))] if admin else []
+        self._server = grpc.aio.server(
+            options=options,
+            interceptors=interceptors,
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
+        servicer = ModelsServicer(
+            self.registry,
+            max_dataset_rows=settings.max_dataset_rows,
+            max_import_bytes=settings.max_import_bytes,
+        )
+        self._server.add_generic_rpc_handlers((models_handler(servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
@@ -52,18 +71,26 @@ class KerveServer:
         self.port = 0
 
     async def start(self) -> int:
-        """Bind the port, start serving and return the bound port."""
+        """Load the store, bind the port, start serving; return the port."""
+        await self.registry.load()
         address = f"{self.settings.host}:{self.settings.port}"
-        self.port = self._server.add_insecure_port(address)
+        credentials = server_credentials(self.settings)
+        if credentials is None:
+            self.port = self._server.add_insecure_port(address)
+        else:
+            self.port = self._server.add_secure_port(address, credentials)
         if self.port == 0:
             raise OSError(f"could not listen on {address}; is the port in use?")
+        warn_if_exposed(self.settings.host, authenticated=self.authenticated)
         await self._server.start()
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         logger.info(
-            "Kerve listening on %s:%d (max message %d bytes)",
+            "Kerve listening on %s:%d (%s, %s, max message %d bytes)",
             self.settings.host,
             self.port,
+            "TLS" if credentials is not None else "plaintext",
+            "token authentication" if self.authenticated else "no authentication",
             self.settings.max_message_bytes,
         )
         return self.port
@@ -77,13 +104,59 @@ class KerveServer:
         grace = self.settings.grace_period_seconds
         logger.info("stopping: health NOT_SERVING, %.1f s grace period", grace)
         await self.health.enter_graceful_shutdown()
-        await self.registry.close()
+        self.registry.cancel_all()
         await self._server.stop(grace)
+        await self.registry.close()
         logger.info("stopped")
 
     async def wait(self) -> None:
         """Wait until the gRPC server has stopped."""
         await self._server.wait_for_termination()
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """Return TLS credentials from the settings' files, or None for plaintext.
+
+    Raises:
+        OSError: a certificate or key file cannot be read.
+    """
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    chain = settings.tls_cert_file.read_bytes()
+    key = settings.tls_key_file.read_bytes()
+    client_ca = (
+        settings.tls_client_ca_file.read_bytes()
+        if settings.tls_client_ca_file is not None
+        else None
+    )
+    return grpc.ssl_server_credentials(
+        [(key, chain)],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+
+
+def warn_if_exposed(host: str, *, authenticated: bool) -> bool:
+    """Log a warning and return True if ``host`` is reachable without a token."""
+    if authenticated or is_loopback(host):
+        return False
+    logger.warning(
+        "listening on %s without authentication: anyone who can reach it can "
+        "create, train and delete models; set --admin-token (and "
+        "--tls-cert-file) before exposing the server",
+        host,
+    )
+    return True
+
+
+def is_loopback(host: str) -> bool:
+    """Return True if ``host`` names only this machine."""
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 async def serve(settings: Settings) -> None:
