@@ -18,7 +18,9 @@ The protocol messages and the gRPC stub are in ``kerve.v1``.
 from kerve._client import DEFAULT_TARGET, Client
 from kerve._datasets import Classification, Regression, Subset
 from kerve._errors import (
+    AbortedError,
     AlreadyExistsError,
+    DataLossError,
     DeadlineExceededError,
     FailedPreconditionError,
     InternalError,
@@ -39,7 +41,9 @@ from kerve._tensors import SUPPORTED_DTYPES, array_to_tensor, tensor_to_array
 from kerve._types import (
     Evaluation,
     EvaluationReport,
+    ExportedArchive,
     Model,
+    ModelEvent,
     Prediction,
     State,
     TrainingProgress,
@@ -50,19 +54,23 @@ from kerve._types import (
 __all__ = [
     "DEFAULT_TARGET",
     "SUPPORTED_DTYPES",
+    "AbortedError",
     "AlreadyExistsError",
     "Classification",
     "Client",
+    "DataLossError",
     "DeadlineExceededError",
     "Dense",
     "Evaluation",
     "EvaluationReport",
+    "ExportedArchive",
     "FailedPreconditionError",
     "Initializer",
     "InternalError",
     "InvalidArgumentError",
     "KerveError",
     "Model",
+    "ModelEvent",
     "ModelSpec",
     "NotFoundError",
     "PermissionDeniedError",

@@ -19,7 +19,9 @@ from rich.text import Text
 from kerve._types import (
     Evaluation,
     EvaluationReport,
+    ExportedArchive,
     Model,
+    ModelEvent,
     Prediction,
     TrainingProgress,
     TrainingResult,
@@ -28,6 +30,9 @@ from kerve._types import (
 
 UNTRAINED_BANNER = "UNTRAINED: these outputs come from initial weights and mean nothing"
 NOT_MEANINGFUL_BANNER = "NOT MEANINGFUL: these outputs must not be used"
+UNTRAINED_ARCHIVE_BANNER = (
+    "UNTRAINED: this archive contains initial weights, which say nothing about any data"
+)
 
 # Descriptions of the values of EvaluationReport.baseline_source.
 _BASELINE_SOURCES = {
@@ -327,3 +332,53 @@ def print_report(console: Console, report: EvaluationReport) -> None:
         values = (column.metrics.get(metric_name) for column in columns)
         table.add_row(metric_name, *(_format_number(value) for value in values))
     console.print(table)
+
+
+# Watching
+
+
+def _describe_metrics(metrics: dict[str, float]) -> str:
+    return "".join(f", {name} {value:.6g}" for name, value in sorted(metrics.items()))
+
+
+def describe_event(event: ModelEvent) -> str:
+    """Return a watched model's event as one line for a person."""
+    model = event.model
+    if event.progress is not None:
+        progress = event.progress
+        return (
+            f"{model.name}: epoch {progress.epoch}/{progress.epochs}, loss "
+            f"{progress.loss:.6g}{_describe_metrics(progress.metrics)}"
+        )
+    line = f"{model.name}: state {model.state.name}, version {model.version}"
+    if model.untrained:
+        line += ", untrained"
+    if model.failure_reason:
+        line += f", failure reason: {model.failure_reason}"
+    return line
+
+
+def event_to_json(event: ModelEvent) -> dict[str, Any]:
+    """Return a watched model's event as a JSON document.
+
+    A state change has ``"event": "state"``; the end of an epoch has
+    ``"event": "progress"`` and the fields of ``progress_to_json``.
+    """
+    if event.progress is None:
+        return {"event": "state", "model": model_to_json(event.model)}
+    return {**progress_to_json(event.progress), "model": model_to_json(event.model)}
+
+
+# Archives
+
+
+def archive_to_json(archive: ExportedArchive) -> dict[str, Any]:
+    """Return an exported archive's description as a JSON document."""
+    return {
+        "name": archive.model.name,
+        "version": archive.version,
+        "untrained": archive.untrained,
+        "path": str(archive.path),
+        "size_bytes": archive.size_bytes,
+        "sha256": archive.sha256,
+    }

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import os
 import warnings
 from collections.abc import Callable, Generator, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, overload
 
 import grpc
 import numpy as np
 import numpy.typing as npt
+from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from kerve._archives import (
+    DEFAULT_CHUNK_BYTES,
+    ArchiveSource,
+    ExportReceiver,
+    ImportRequests,
+    replacing_file,
+)
 from kerve._datasets import Classification, Regression, Subset
 from kerve._errors import InternalError, UntrainedPredictionWarning, error_from_rpc
 from kerve._spec import ModelSpec, spec_from_dict
 from kerve._tensors import array_to_tensor
 from kerve._types import (
     EvaluationReport,
+    ExportedArchive,
     Model,
+    ModelEvent,
     Prediction,
+    State,
     TrainingProgress,
     TrainingResult,
 )
@@ -38,8 +52,14 @@ SpecLike = ModelSpec | Mapping[str, Any] | kerve_pb2.ModelSpec
 DatasetLike = Regression | Classification | kerve_pb2.SyntheticDataset
 """A synthetic dataset as a value object or the protocol message."""
 
+CompileLike = Mapping[str, Any] | kerve_pb2.CompileSpec
+"""Compile settings as the JSON form of ``kerve.v1.CompileSpec`` or the message."""
+
 TrainingEvents = Generator[TrainingProgress | TrainingResult, None, None]
 """The events of a training run: one progress per epoch, then the result."""
+
+ModelEvents = Generator[ModelEvent, None, None]
+"""The events of a watched model: the model now, then each change."""
 
 
 class Client:
@@ -56,9 +76,9 @@ class Client:
 
     Args:
         target: Address of the server, as ``host:port``.
-        timeout: Deadline in seconds of each unary call; None means no
-            deadline. Training streams are not bounded by it, because a
-            training run can take hours.
+        timeout: Deadline in seconds of each call, imports and exports
+            included, or None for no deadline. Training and watch streams are
+            not bounded by it, because they can last for hours.
         warn_untrained: Whether ``predict`` emits ``UntrainedPredictionWarning``
             for outputs that are not meaningful. A call can override it.
         max_message_bytes: Maximum size of a message sent or received, which
@@ -227,6 +247,8 @@ class Client:
         optimizer: str | None = None,
         learning_rate: float | None = None,
         shuffle: bool | None = None,
+        keep_running_on_disconnect: bool = False,
+        wait_for_slot: bool = False,
         on_progress: Callable[[TrainingProgress], object] | None = None,
     ) -> TrainingResult:
         """Train a copy of the model and publish it as a new version.
@@ -251,6 +273,13 @@ class Client:
                 run. Without ``optimizer``, the spec's optimizer is kept.
             shuffle: Whether Keras shuffles the rows before each epoch; None
                 means the server's default, true.
+            keep_running_on_disconnect: If false, the server cancels the run
+                when this call ends early: ``on_progress`` raises, the
+                client is closed or the process exits. If true, the run goes
+                on and publishes its version anyway.
+            wait_for_slot: If the server already runs its maximum number of
+                training runs, true waits for one to end, and false raises
+                ``ResourceExhaustedError``.
             on_progress: Called with a ``TrainingProgress`` after each epoch.
 
         Returns:
@@ -262,6 +291,13 @@ class Client:
             NotFoundError: If no model has this name.
             InvalidArgumentError: If the data or the settings are invalid.
             FailedPreconditionError: If the model is already training.
+            ResourceExhaustedError: If the server runs its maximum number of
+                training runs and ``wait_for_slot`` is false.
+            RequestCancelledError: If the run was cancelled, by
+                ``cancel_training`` or by the server shutting down. The model
+                keeps its previous state and version.
+            AbortedError: If the run failed, for example with a NaN loss. The
+                model is now FAILED and keeps its previous version.
         """
         stream = self.train_stream(
             name,
@@ -274,6 +310,8 @@ class Client:
             optimizer=optimizer,
             learning_rate=learning_rate,
             shuffle=shuffle,
+            keep_running_on_disconnect=keep_running_on_disconnect,
+            wait_for_slot=wait_for_slot,
         )
         result: TrainingResult | None = None
         # closing() cancels the call at once if on_progress raises.
@@ -303,12 +341,16 @@ class Client:
         optimizer: str | None = None,
         learning_rate: float | None = None,
         shuffle: bool | None = None,
+        keep_running_on_disconnect: bool = False,
+        wait_for_slot: bool = False,
     ) -> TrainingEvents:
         """Train like ``train``, yielding each event of the run as it arrives.
 
         The iterator yields one ``TrainingProgress`` per epoch, then one
-        ``TrainingResult``. Closing it early, or dropping it, cancels the
-        call::
+        ``TrainingResult``. The request is sent when the first item is
+        requested. Closing the iterator early, or dropping it, cancels the
+        call, and with it the run unless ``keep_running_on_disconnect`` is
+        true::
 
             with contextlib.closing(client.train_stream(...)) as events:
                 for event in events:
@@ -323,6 +365,8 @@ class Client:
             batch_size=batch_size,
             validation_split=validation_split,
             shuffle=shuffle,
+            keep_running_on_disconnect=keep_running_on_disconnect,
+            wait_for_slot=wait_for_slot,
         )
         _set_data(request, x, y, dataset)
         if optimizer is not None or learning_rate is not None:
@@ -369,6 +413,217 @@ class Client:
         response: kerve_pb2.EvaluateResponse = self._call("Evaluate", request)
         return EvaluationReport.from_proto(response)
 
+    def reset_model(self, name: str, *, seed: int | None = None) -> Model:
+        """Re-initialize the weights and publish them as a new, untrained version.
+
+        Args:
+            name: The model's name.
+            seed: Seed of the new initial weights; None means the spec's seed,
+                or a random one if the spec has none. The same spec and seed
+                give the same weights as a new model created with them.
+
+        Returns:
+            The model in state UNTRAINED, with the next version number.
+
+        Raises:
+            NotFoundError: If no model has this name.
+            FailedPreconditionError: If the model is training.
+            InvalidArgumentError: If the seed is out of range.
+        """
+        request = kerve_pb2.ResetModelRequest(name=name, seed=seed)
+        response: kerve_pb2.Model = self._call("ResetModel", request)
+        return Model.from_proto(response)
+
+    def cancel_training(self, name: str) -> Model:
+        """Ask the model's training run to stop after the batch that is running.
+
+        The run's own ``train`` call then raises ``RequestCancelledError``,
+        and the model returns to the state and version it had before the run.
+
+        Returns:
+            The model when the server received the request, usually still in
+            state TRAINING.
+
+        Raises:
+            NotFoundError: If no model has this name.
+            FailedPreconditionError: If the model has no training run.
+        """
+        request = kerve_pb2.CancelTrainingRequest(name=name)
+        response: kerve_pb2.Model = self._call("CancelTraining", request)
+        return Model.from_proto(response)
+
+    def watch_model(self, name: str) -> ModelEvents:
+        """Follow a model's state changes and training epochs as they happen.
+
+        The iterator yields the model as it is now, then one ``ModelEvent``
+        per state change and per epoch of each training run, and ends when
+        the model is deleted. It is not bounded by the client's ``timeout``.
+        The request is sent when the first event is requested. Closing the
+        iterator cancels the call::
+
+            with contextlib.closing(client.watch_model("prices")) as events:
+                for event in events:
+                    if event.model.state is kerve.State.TRAINED:
+                        break
+
+        A watcher that falls far behind loses the oldest events that the
+        server has queued for it.
+
+        Raises:
+            NotFoundError: If no model has this name, at the first event.
+        """
+        return self._stream_events(kerve_pb2.WatchModelRequest(name=name))
+
+    def import_model(
+        self,
+        name: str,
+        archive: ArchiveSource,
+        *,
+        state: State = State.UNTRAINED,
+        compile: CompileLike | None = None,
+        seed: int | None = None,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ) -> Model:
+        """Create a model from a ``.keras`` archive.
+
+        The archive must contain a Sequential model of Dense layers that a
+        ``ModelSpec`` can express. The server checks the archive's config
+        before it loads the archive with Keras's safe mode on, and rejects
+        other layers, such as Lambda, and custom classes.
+
+        Args:
+            name: The new model's name, as for ``create_model``.
+            archive: The path of a ``.keras`` file, or the archive's bytes.
+            state: What the archive's weights are. ``State.UNTRAINED``, the
+                default, makes them the model's initial weights, so its
+                predictions are flagged. ``State.TRAINED`` serves them as
+                trained version 2, and version 1 gets initial weights drawn
+                from ``seed`` for ``evaluate`` to compare against.
+            compile: Compile settings in the JSON form of
+                ``kerve.v1.CompileSpec``, such as ``{"optimizer": {"name":
+                "sgd"}, "loss": "mae"}``, or the message. None leaves the
+                choice to the server.
+            seed: Seed of the initial weights that ``evaluate`` and
+                ``reset_model`` use; None means a random seed.
+            chunk_bytes: Archive bytes per message.
+
+        Returns:
+            The new model.
+
+        Raises:
+            ValueError: If ``state`` is neither UNTRAINED nor TRAINED,
+                ``chunk_bytes`` is below 1, or ``compile`` does not match
+                the message.
+            OSError: If the file cannot be read.
+            AlreadyExistsError: If a model has this name.
+            InvalidArgumentError: If the name is invalid or the archive is not
+                a model that Kerve can serve. The message gives the reason.
+            ResourceExhaustedError: If the archive is larger than the server
+                accepts.
+        """
+        if state not in (State.UNTRAINED, State.TRAINED):
+            raise ValueError(
+                f"state must be State.UNTRAINED or State.TRAINED, not {state!r}"
+            )
+        header = kerve_pb2.ImportHeader(name=name, state=state.value, seed=seed)
+        if compile is not None:
+            header.compile.CopyFrom(_compile_to_proto(compile))
+
+        requests = ImportRequests(header, archive, chunk_bytes)
+        logger.debug("calling ImportModel on %s", self._target)
+        with contextlib.closing(requests):
+            try:
+                response: kerve_pb2.Model = self._stub.ImportModel(
+                    requests, timeout=self.timeout
+                )
+            except grpc.RpcError as error:
+                if requests.read_error is not None:
+                    raise requests.read_error from error
+                raise error_from_rpc(error) from error
+        if requests.read_error is not None:
+            raise requests.read_error
+        return Model.from_proto(response)
+
+    @overload
+    def export_model(
+        self, name: str, destination: None = None, *, version: int | None = None
+    ) -> bytes: ...
+
+    @overload
+    def export_model(
+        self,
+        name: str,
+        destination: str | os.PathLike[str],
+        *,
+        version: int | None = None,
+    ) -> ExportedArchive: ...
+
+    def export_model(
+        self,
+        name: str,
+        destination: str | os.PathLike[str] | None = None,
+        *,
+        version: int | None = None,
+    ) -> bytes | ExportedArchive:
+        """Download a version of a model as a ``.keras`` archive.
+
+        The archive's size and SHA-256 are checked against the header that
+        the server sends first. A file is written beside ``destination`` and
+        renamed into place only when both match, so a failed export leaves
+        no partial file.
+
+        Args:
+            name: The model's name.
+            destination: The file to write, replacing any file there; None
+                returns the archive's bytes instead.
+            version: The version to export; None means the current version.
+
+        Returns:
+            The archive's bytes when ``destination`` is None, otherwise an
+            ``ExportedArchive`` with the version written and whether its
+            weights are untrained.
+
+        Raises:
+            NotFoundError: If no model has this name or the version is not
+                kept.
+            DataLossError: If the bytes received do not match the header.
+            OSError: If the file cannot be written.
+        """
+        request = kerve_pb2.ExportModelRequest(name=name, version=version)
+        if destination is None:
+            buffer = io.BytesIO()
+            self._receive_export(request, ExportReceiver(name, buffer))
+            return buffer.getvalue()
+
+        with replacing_file(destination) as file:
+            receiver = ExportReceiver(name, file)
+            self._receive_export(request, receiver)
+        header = receiver.header
+        assert header is not None  # receive() raises when it has none
+        return ExportedArchive(
+            path=Path(destination),
+            model=Model.from_proto(header.model),
+            version=header.version,
+            untrained=header.untrained,
+            size_bytes=header.size_bytes,
+            sha256=header.sha256,
+        )
+
+    def _receive_export(
+        self, request: kerve_pb2.ExportModelRequest, receiver: ExportReceiver
+    ) -> None:
+        logger.debug(
+            "calling ExportModel for model %s on %s", request.name, self._target
+        )
+        call = self._stub.ExportModel(request, timeout=self.timeout)
+        try:
+            receiver.receive(call)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from error
+        finally:
+            # Stops the stream when the receiver rejects it before its end.
+            call.cancel()
+
     def _call(self, method_name: str, request: Message) -> Any:
         """Make a unary call and convert its failure into a ``KerveError``."""
         method = getattr(self._stub, method_name)
@@ -396,6 +651,33 @@ class Client:
             # Cancelling a finished call does nothing. On an early close, it
             # tells the server that the caller stopped reading the stream.
             call.cancel()
+
+    def _stream_events(self, request: kerve_pb2.WatchModelRequest) -> ModelEvents:
+        logger.debug(
+            "calling WatchModel for model %s on %s", request.name, self._target
+        )
+        call = self._stub.WatchModel(request)
+        try:
+            for response in call:
+                yield ModelEvent.from_proto(response)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from error
+        finally:
+            call.cancel()
+
+
+def _compile_to_proto(settings: CompileLike) -> kerve_pb2.CompileSpec:
+    if isinstance(settings, kerve_pb2.CompileSpec):
+        return settings
+    if isinstance(settings, Mapping):
+        try:
+            return json_format.ParseDict(dict(settings), kerve_pb2.CompileSpec())
+        except json_format.ParseError as error:
+            raise ValueError(f"invalid compile settings: {error}") from error
+    raise TypeError(
+        "compile must be a dict in the JSON form of kerve.v1.CompileSpec or the "
+        f"message, not {type(settings).__name__}"
+    )
 
 
 def _spec_to_proto(spec: SpecLike) -> kerve_pb2.ModelSpec:

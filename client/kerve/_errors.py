@@ -8,6 +8,8 @@ The hierarchy::
     ├── InvalidArgumentError       INVALID_ARGUMENT
     ├── FailedPreconditionError    FAILED_PRECONDITION
     ├── ResourceExhaustedError     RESOURCE_EXHAUSTED
+    ├── AbortedError               ABORTED
+    ├── DataLossError              DATA_LOSS
     ├── UnauthenticatedError       UNAUTHENTICATED
     ├── PermissionDeniedError      PERMISSION_DENIED
     ├── UnavailableError           UNAVAILABLE
@@ -85,6 +87,22 @@ class ResourceExhaustedError(KerveError):
     """Raised when a limit is reached: a full queue or a message over the size limit."""
 
 
+class AbortedError(KerveError):
+    """Raised when a training run failed, for example because its loss became NaN.
+
+    The model is now FAILED and keeps serving the version from before the run.
+    ``Model.failure_reason`` describes the failure.
+    """
+
+
+class DataLossError(KerveError):
+    """Raised when data arrived damaged.
+
+    ``Client.export_model`` raises it when the archive received does not match
+    the size or SHA-256 that the export's header announced.
+    """
+
+
 class UnauthenticatedError(KerveError):
     """Raised when the request has missing or invalid credentials."""
 
@@ -134,6 +152,8 @@ _ERRORS_BY_CODE: dict[grpc.StatusCode, type[KerveError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.ABORTED: AbortedError,
+    grpc.StatusCode.DATA_LOSS: DataLossError,
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,

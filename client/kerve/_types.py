@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -301,3 +302,47 @@ class EvaluationReport:
             baseline_source=message.baseline_source,
             samples=message.samples,
         )
+
+
+@dataclass(frozen=True)
+class ModelEvent:
+    """One event of a watched model: a state change or the end of an epoch.
+
+    Attributes:
+        model: The model after the change. The first event of a watch is the
+            model as it was when the watch started.
+        progress: The epoch that just ended, or None when the event is not
+            the end of a training epoch.
+    """
+
+    model: Model
+    progress: TrainingProgress | None
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.ModelEvent) -> ModelEvent:
+        """Convert a ``kerve.v1.ModelEvent`` message."""
+        progress = None
+        if message.HasField("progress"):
+            progress = TrainingProgress.from_proto(message.progress)
+        return cls(model=Model.from_proto(message.model), progress=progress)
+
+
+@dataclass(frozen=True)
+class ExportedArchive:
+    """A ``.keras`` archive that ``Client.export_model`` wrote to a file.
+
+    Attributes:
+        path: The file that contains the archive.
+        model: The model when the export started.
+        version: The version whose weights the archive contains.
+        untrained: True when those weights are initial weights.
+        size_bytes: Size of the archive, checked against the bytes received.
+        sha256: Hex SHA-256 of the archive, checked against the bytes received.
+    """
+
+    path: Path
+    model: Model = field(repr=False)
+    version: int
+    untrained: bool
+    size_bytes: int
+    sha256: str = field(repr=False)

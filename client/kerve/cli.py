@@ -2,7 +2,9 @@
 
 Every command talks to the server named by ``--server`` or ``KERVE_SERVER``.
 A failed request prints ``error: <status>: <message>`` on standard error and
-exits with code 1. Usage errors exit with code 2.
+exits with code 1. Usage errors exit with code 2. Ctrl-C during ``kerve
+train`` cancels the run and exits with code 130, and ends ``kerve watch``
+with code 0.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import grpc
 import numpy as np
 import numpy.typing as npt
 import typer
@@ -27,14 +30,20 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from kerve import _cli_output as output
 from kerve._client import DEFAULT_TARGET, Client
 from kerve._datasets import Classification, Regression, Subset
-from kerve._errors import DeadlineExceededError, KerveError, UnavailableError
+from kerve._errors import (
+    DeadlineExceededError,
+    InternalError,
+    KerveError,
+    UnavailableError,
+)
 from kerve._input_files import InputFileError, read_array
 from kerve._spec import Dense, ModelSpec, spec_from_dict
-from kerve._types import TrainingProgress, TrainingResult
+from kerve._types import State, TrainingProgress, TrainingResult
 from kerve.v1 import kerve_pb2
 
 __all__ = ["InputFileError", "app", "main", "read_array"]
@@ -78,7 +87,10 @@ def _global_options(
             "--timeout",
             envvar="KERVE_TIMEOUT",
             min=0.0,
-            help="Deadline of each request in seconds. Training is not bounded by it.",
+            help=(
+                "Deadline of each request in seconds. Training and watch are not "
+                "bounded by it."
+            ),
         ),
     ] = None,
     verbose: Annotated[
@@ -106,9 +118,9 @@ def main() -> None:
 # Errors and connections
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, *, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 @contextlib.contextmanager
@@ -603,6 +615,62 @@ def _train_with_progress_bar(
         return client.train(name, **arguments, on_progress=show)
 
 
+def _start_detached(
+    settings: _Settings,
+    client: Client,
+    name: str,
+    arguments: dict[str, Any],
+    json_output: bool,
+) -> None:
+    """Follow a run that keeps going on disconnect until its first event arrives.
+
+    The first event shows that the server accepted the request and started
+    the run, so errors in the request are still reported.
+    """
+    stream = client.train_stream(name, **arguments)
+    try:
+        with contextlib.closing(stream):
+            event = next(stream)
+    except KeyboardInterrupt:
+        typer.echo(
+            "stopped waiting for the first epoch. If the server accepted the "
+            f"request, the training run of model {name} goes on. Check it with: "
+            f"kerve get {name}",
+            err=True,
+        )
+        return
+    except StopIteration:
+        raise InternalError(
+            f"the Train stream of model {name!r} ended without an event",
+            code=grpc.StatusCode.INTERNAL,
+        ) from None
+
+    if isinstance(event, TrainingResult):
+        if json_output:
+            output.echo_json(output.result_to_json(event))
+        else:
+            _print_trained(settings, event)
+        return
+    if json_output:
+        output.echo_json(output.progress_to_json(event))
+        output.echo_json({"event": "detached", "name": name})
+        return
+    settings.stdout.print(
+        f"model {name} is training on the server: epoch {event.epoch}/"
+        f"{event.epochs}, loss {event.loss:.6g}. Follow it with: kerve watch {name}",
+        soft_wrap=True,
+    )
+
+
+def _print_trained(settings: _Settings, result: TrainingResult) -> None:
+    model = result.model
+    settings.stdout.print(
+        f"trained model {model.name}: version {model.version}, state "
+        f"{model.state.name}, {output.describe_summary(result.summary)}",
+        soft_wrap=True,
+    )
+
+
 @app.command()
 def train(
     ctx: typer.Context,
@@ -636,11 +704,36 @@ def train(
         float | None,
         typer.Option(help="Learning rate for this run instead of the spec's."),
     ] = None,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach",
+            help=(
+                "Return after the first epoch and leave the run going on the "
+                "server, which publishes the trained version when it ends. Follow "
+                "it with kerve watch NAME. Without --detach, ending this command "
+                "(Ctrl-C) cancels the run."
+            ),
+        ),
+    ] = False,
+    wait_for_slot: Annotated[
+        bool,
+        typer.Option(
+            "--wait-for-slot",
+            help=(
+                "When the server already runs its maximum number of training runs, "
+                "wait for one to end instead of failing with RESOURCE_EXHAUSTED."
+            ),
+        ),
+    ] = False,
     json_output: Annotated[
         bool,
         typer.Option(
             "--json",
-            help="Print one JSON object per epoch, then one with the result.",
+            help=(
+                "Print one JSON object per epoch, then one with the result, or with "
+                '"event": "detached" after the first epoch with --detach.'
+            ),
         ),
     ] = False,
 ) -> None:
@@ -666,27 +759,35 @@ def train(
         "validation_split": validation_split,
         "optimizer": optimizer,
         "learning_rate": learning_rate,
+        "keep_running_on_disconnect": detach,
+        "wait_for_slot": wait_for_slot,
     }
 
     with _connect(settings) as client:
-        if json_output:
-            result = client.train(
-                name,
-                **arguments,
-                on_progress=_echo_progress_json,
+        if detach:
+            _start_detached(settings, client, name, arguments, json_output)
+            return
+        try:
+            if json_output:
+                result = client.train(
+                    name,
+                    **arguments,
+                    on_progress=_echo_progress_json,
+                )
+            else:
+                result = _train_with_progress_bar(settings, client, name, arguments)
+        except KeyboardInterrupt:
+            # Closing the stream cancelled the call, and with it the run.
+            _fail(
+                f"interrupted: the training run of model {name} is cancelled, and "
+                "the model keeps its previous state and version",
+                code=130,
             )
-        else:
-            result = _train_with_progress_bar(settings, client, name, arguments)
 
     if json_output:
         output.echo_json(output.result_to_json(result))
         return
-    model = result.model
-    settings.stdout.print(
-        f"trained model {model.name}: version {model.version}, state "
-        f"{model.state.name}, {output.describe_summary(result.summary)}",
-        soft_wrap=True,
-    )
+    _print_trained(settings, result)
 
 
 # Evaluation
@@ -759,3 +860,230 @@ def evaluate(
         output.echo_json(output.report_to_json(report))
     else:
         output.print_report(settings.stdout, report)
+
+
+# Lifecycle
+
+
+@app.command()
+def reset(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help=(
+                "Seed of the new initial weights. Default: the spec's seed, or a "
+                "random one if the spec has none."
+            )
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Re-initialize a model's weights as a new, untrained version."""
+    settings: _Settings = ctx.obj
+    with _connect(settings) as client:
+        model = client.reset_model(name, seed=seed)
+    if json_output:
+        output.echo_json(output.model_to_json(model))
+        return
+    settings.stdout.print(
+        f"reset model {model.name}: version {model.version} has initial weights, "
+        f"state {model.state.name}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Cancel a model's training run and keep its previous version."""
+    settings: _Settings = ctx.obj
+    with _connect(settings) as client:
+        model = client.cancel_training(name)
+    if json_output:
+        output.echo_json(output.model_to_json(model))
+        return
+    settings.stdout.print(
+        f"cancelling the training run of model {model.name}: it stops after the "
+        "batch that is running, and the model returns to its previous state and "
+        f"version {model.version}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help=(
+                'Print one JSON object per event: "event": "state" with the model, '
+                'or "event": "progress" with the epoch, loss and metrics.'
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Print a model's state changes and training epochs as they happen.
+
+    The first line is the model as it is now. The command ends when the model
+    is deleted, or on Ctrl-C, with exit code 0. It is not bounded by --timeout.
+    """
+    settings: _Settings = ctx.obj
+    with _connect(settings) as client:
+        events = client.watch_model(name)
+        try:
+            with contextlib.closing(events):
+                for event in events:
+                    if json_output:
+                        output.echo_json(output.event_to_json(event))
+                    else:
+                        # typer.echo flushes, so each line shows up at once
+                        # in a pipe.
+                        typer.echo(output.describe_event(event))
+        except KeyboardInterrupt:
+            return
+    if json_output:
+        output.echo_json({"event": "deleted", "name": name})
+    else:
+        typer.echo(f"{name}: deleted")
+
+
+# Archives
+
+
+@app.command("import")
+def import_archive(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the new model.")],
+    archive: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE.keras",
+            help=(
+                "A .keras archive of a Sequential model of Dense layers, as "
+                "keras.Model.save writes it."
+            ),
+        ),
+    ],
+    trained: Annotated[
+        bool,
+        typer.Option(
+            "--trained",
+            help=(
+                "Declare the archive's weights trained, so predictions are not "
+                "flagged. Default: untrained, and they become the initial weights."
+            ),
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help=(
+                "Seed of the initial weights that evaluate and reset use. Default: "
+                "a random seed."
+            )
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str | None,
+        typer.Option(help="Optimizer name: adam, sgd or rmsprop. Default: adam."),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help="Learning rate. Default: the optimizer's Keras default."),
+    ] = None,
+    loss: Annotated[
+        str | None, typer.Option(help="Loss name, such as mse or mae. Default: mse.")
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="Add a metric, such as mae or accuracy. Repeatable."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create a model from a .keras archive.
+
+    Without --optimizer, --learning-rate, --loss or --metric, the server
+    chooses the compile settings.
+    """
+    settings: _Settings = ctx.obj
+    compile_settings: dict[str, Any] | None = None
+    if optimizer or learning_rate is not None or loss or metric:
+        compile_settings = {
+            "optimizer": {"name": optimizer or "adam"},
+            "loss": loss or "mse",
+            "metrics": metric or [],
+        }
+        if learning_rate is not None:
+            compile_settings["optimizer"]["learning_rate"] = learning_rate
+
+    with _connect(settings) as client:
+        try:
+            model = client.import_model(
+                name,
+                archive,
+                state=State.TRAINED if trained else State.UNTRAINED,
+                compile=compile_settings,
+                seed=seed,
+            )
+        except OSError as error:
+            _fail(f"cannot read {archive}: {error.strerror or error}")
+    if json_output:
+        output.echo_json(output.model_to_json(model))
+    else:
+        output.print_model(settings.stdout, model)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name of the model.")],
+    destination: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE.keras", help="File to write, replacing any file there."
+        ),
+    ],
+    version: Annotated[
+        int | None,
+        typer.Option(help="Version to export. Default: the current version."),
+    ] = None,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help=(
+                "Print JSON on stdout: name, version, untrained, path, size_bytes, "
+                "sha256. Warnings go to stderr."
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Save a version of a model as a .keras archive."""
+    settings: _Settings = ctx.obj
+    with _connect(settings) as client:
+        try:
+            exported = client.export_model(name, destination, version=version)
+        except OSError as error:
+            _fail(f"cannot write {destination}: {error.strerror or error}")
+
+    if exported.untrained:
+        console = settings.stderr if json_output else settings.stdout
+        console.print(
+            Text(output.UNTRAINED_ARCHIVE_BANNER, style="bold red"), soft_wrap=True
+        )
+    if json_output:
+        output.echo_json(output.archive_to_json(exported))
+        return
+    settings.stdout.print(
+        f"exported model {name} version {exported.version} to {exported.path}: "
+        f"{exported.size_bytes:,} bytes, SHA-256 {exported.sha256}",
+        soft_wrap=True,
+    )

@@ -43,7 +43,21 @@ def test_help_lists_commands(closed_address: str) -> None:
     completed = run_kerve("--help", server=closed_address)
 
     assert completed.returncode == 0
-    for command in ("create", "list", "get", "delete", "predict", "train", "evaluate"):
+    commands = (
+        "create",
+        "list",
+        "get",
+        "delete",
+        "predict",
+        "train",
+        "evaluate",
+        "reset",
+        "cancel",
+        "watch",
+        "import",
+        "export",
+    )
+    for command in commands:
         assert command in completed.stdout
 
 
@@ -172,6 +186,10 @@ def test_predict_without_input_is_usage_error(closed_address: str) -> None:
         ),
         (["evaluate", "m", "--x", "x.npy"], "--y"),
         (["evaluate", "m", "--regression", "--subset", "validation"], "--subset"),
+        (["import", "m"], "FILE.keras"),
+        (["export", "m"], "FILE.keras"),
+        (["export", "m", "m.keras", "--version", "two"], "--version"),
+        (["reset", "m", "--seed", "x"], "--seed"),
     ],
     ids=[
         "create-no-shape",
@@ -188,6 +206,10 @@ def test_predict_without_input_is_usage_error(closed_address: str) -> None:
         "evaluate-noise-for-classification",
         "evaluate-x-without-y",
         "evaluate-unknown-subset",
+        "import-no-file",
+        "export-no-file",
+        "export-bad-version",
+        "reset-bad-seed",
     ],
 )
 def test_usage_errors_exit_2(
@@ -223,3 +245,52 @@ def test_spec_file_with_unknown_field(tmp_path: Path, closed_address: str) -> No
     assert completed.returncode == 1
     assert "invalid model spec" in completed.stderr
     assert '"layer"' in completed.stderr
+
+
+def test_import_missing_file_is_one_line_error(
+    tmp_path: Path, closed_address: str
+) -> None:
+    path = tmp_path / "missing.keras"
+
+    completed = run_kerve("import", "m", str(path), server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == (
+        f"error: cannot read {path}: No such file or directory"
+    )
+
+
+def test_export_to_missing_folder_is_one_line_error(
+    tmp_path: Path, closed_address: str
+) -> None:
+    path = tmp_path / "missing" / "m.keras"
+
+    completed = run_kerve("export", "m", str(path), server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == (
+        f"error: cannot write {path}: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["watch", "m"], ["reset", "m"], ["cancel", "m"], ["export", "m", "m.keras"]],
+    ids=["watch", "reset", "cancel", "export"],
+)
+def test_new_commands_report_unreachable_server(
+    closed_address: str, tmp_path: Path, arguments: list[str]
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "kerve", "--server", closed_address, *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: UNAVAILABLE: ")
+    assert "Traceback" not in completed.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,6 +88,57 @@ def test_unreachable_server_raises_unavailable(client: kerve.Client) -> None:
 def test_unreachable_server_fails_train_stream(client: kerve.Client) -> None:
     with pytest.raises(kerve.UnavailableError):
         list(client.train_stream("m", dataset=DATASET))
+
+
+@pytest.mark.parametrize(
+    "state", [kerve.State.TRAINING, kerve.State.FAILED, kerve.State.UNSPECIFIED]
+)
+def test_import_rejects_other_states(client: kerve.Client, state: kerve.State) -> None:
+    with pytest.raises(ValueError, match=r"State\.UNTRAINED or State\.TRAINED"):
+        client.import_model("m", b"archive", state=state)
+
+
+def test_import_rejects_zero_chunk_bytes(client: kerve.Client) -> None:
+    with pytest.raises(ValueError, match="chunk_bytes must be at least 1, got 0"):
+        client.import_model("m", b"archive", chunk_bytes=0)
+
+
+def test_import_missing_file_raises_os_error(
+    client: kerve.Client, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        client.import_model("m", tmp_path / "missing.keras")
+
+
+def test_import_bad_compile_raises_value_error(client: kerve.Client) -> None:
+    with pytest.raises(ValueError, match="invalid compile settings"):
+        client.import_model("m", b"archive", compile={"optimiser": "sgd"})
+
+
+def test_import_wrong_archive_type_raises_type_error(client: kerve.Client) -> None:
+    with pytest.raises(TypeError, match="archive must be"):
+        client.import_model("m", 42)  # type: ignore[arg-type]
+
+
+def test_export_to_missing_folder_sends_nothing(
+    client: kerve.Client, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        client.export_model("m", tmp_path / "missing" / "model.keras")
+
+
+def test_unreachable_export_leaves_no_file(
+    client: kerve.Client, tmp_path: Path
+) -> None:
+    with pytest.raises(kerve.UnavailableError):
+        client.export_model("m", tmp_path / "model.keras")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreachable_server_fails_watch(client: kerve.Client) -> None:
+    with pytest.raises(kerve.UnavailableError):
+        next(client.watch_model("m"))
 
 
 def test_client_repr_shows_target(closed_port: int) -> None:

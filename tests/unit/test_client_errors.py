@@ -12,13 +12,16 @@ from google.rpc import error_details_pb2, status_pb2
 
 import kerve
 
-# Every status code that the Kerve server sends on purpose, and its exception.
+# Every status code that the Kerve server or client sends on purpose, and its
+# exception. The client raises DATA_LOSS itself for a damaged export.
 SERVER_CODES = {
     grpc.StatusCode.NOT_FOUND: kerve.NotFoundError,
     grpc.StatusCode.ALREADY_EXISTS: kerve.AlreadyExistsError,
     grpc.StatusCode.INVALID_ARGUMENT: kerve.InvalidArgumentError,
     grpc.StatusCode.FAILED_PRECONDITION: kerve.FailedPreconditionError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: kerve.ResourceExhaustedError,
+    grpc.StatusCode.ABORTED: kerve.AbortedError,
+    grpc.StatusCode.DATA_LOSS: kerve.DataLossError,
     grpc.StatusCode.UNAUTHENTICATED: kerve.UnauthenticatedError,
     grpc.StatusCode.PERMISSION_DENIED: kerve.PermissionDeniedError,
     grpc.StatusCode.UNAVAILABLE: kerve.UnavailableError,
@@ -111,8 +114,6 @@ def test_every_status_code_maps_to_kerve_error() -> None:
         grpc.StatusCode.UNKNOWN,
         grpc.StatusCode.UNIMPLEMENTED,
         grpc.StatusCode.OUT_OF_RANGE,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.DATA_LOSS,
     ],
     ids=lambda code: code.name,
 )

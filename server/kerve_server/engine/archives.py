@@ -52,6 +52,26 @@ MUST_BE_EMPTY = (
 )
 
 
+# Keras names of the allow-listed optimizers and losses, and their spec names.
+OPTIMIZER_NAMES = {"Adam": "adam", "SGD": "sgd", "RMSprop": "rmsprop"}
+LOSS_NAMES = {
+    "mse": "mse",
+    "mean_squared_error": "mse",
+    "MeanSquaredError": "mse",
+    "mae": "mae",
+    "mean_absolute_error": "mae",
+    "MeanAbsoluteError": "mae",
+    "huber": "huber",
+    "Huber": "huber",
+    "binary_crossentropy": "binary_crossentropy",
+    "BinaryCrossentropy": "binary_crossentropy",
+    "categorical_crossentropy": "categorical_crossentropy",
+    "CategoricalCrossentropy": "categorical_crossentropy",
+    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+    "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+}
+
+
 class ArchiveError(Exception):
     """Raised when an archive is not a model that Kerve can serve."""
 
@@ -84,8 +104,9 @@ def spec_document_from_archive(
 ) -> dict[str, Any]:
     """Return the spec document that an imported archive's config describes.
 
-    The document has no ``compile`` or ``seed``; the caller adds them and
-    validates it with ``parse_spec``.
+    The document has the archive's compile settings when its optimizer and
+    loss are allow-listed, and no ``seed``; the caller may replace the
+    settings and validates the result with ``parse_spec``.
 
     Raises:
         ArchiveError: not a zip, too large unpacked, unexpected members, or
@@ -116,7 +137,11 @@ def spec_document_from_archive(
             config = json.loads(archive.read("config.json"))
         except ValueError as exc:
             raise ArchiveError(f"config.json is not valid JSON: {exc}") from None
-    return _spec_document(config)
+    document = _spec_document(config)
+    compile_document = _compile_document(config.get("compile_config"))
+    if compile_document is not None:
+        document["compile"] = compile_document
+    return document
 
 
 def load_imported(spec: ModelSpec, data: bytes) -> list[np.ndarray]:
@@ -142,6 +167,35 @@ def load_imported(spec: ModelSpec, data: bytes) -> list[np.ndarray]:
     if not all(np.isfinite(w).all() for w in weights):
         raise ArchiveError("the archive's weights contain NaN or Inf")
     return weights
+
+
+def _compile_document(config: Any) -> dict[str, Any] | None:
+    """Return the archive's optimizer and loss if both are allow-listed.
+
+    Metrics are left out, because Keras stores them in forms (functions,
+    objects, nested lists) that do not map onto metric names reliably.
+    """
+    if not isinstance(config, dict):
+        return None
+    optimizer = config.get("optimizer")
+    loss = config.get("loss")
+    if isinstance(loss, dict):
+        loss = loss.get("class_name")
+    if not isinstance(optimizer, dict) or not isinstance(loss, str):
+        return None
+    optimizer_name = OPTIMIZER_NAMES.get(str(optimizer.get("class_name")))
+    loss_name = LOSS_NAMES.get(loss)
+    if optimizer_name is None or loss_name is None:
+        return None
+    learning_rate = (optimizer.get("config") or {}).get("learning_rate")
+    document: dict[str, Any] = {
+        "optimizer": {"name": optimizer_name},
+        "loss": loss_name,
+    }
+    if isinstance(learning_rate, int | float) and not isinstance(learning_rate, bool):
+        # Keras stores the rate as float32; round off the float32 noise.
+        document["optimizer"]["learning_rate"] = float(f"{learning_rate:.7g}")
+    return document
 
 
 def _spec_document(config: Any) -> dict[str, Any]:

@@ -880,7 +880,8 @@ class ModelRegistry:
             )
         except engine.ArchiveError as exc:
             raise _archive_error(name, exc) from None
-        document["compile"] = (compile_spec or CompileSpec()).model_dump(mode="json")
+        if compile_spec is not None:
+            document["compile"] = compile_spec.model_dump(mode="json")
         document["seed"] = seed
         spec = parse_spec(document, model=name)
         self._check_budget(name, spec)

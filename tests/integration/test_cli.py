@@ -1,0 +1,795 @@
+"""The ``kerve`` command line through its real entry point, against a real server.
+
+Each command runs as ``python -m kerve --server ADDRESS ...`` in a child
+process; the tests check its exit code, standard output and standard error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import kerve
+from tests.servers import ServerProcess
+
+COMMAND_TIMEOUT_SECONDS = 120
+WAIT_SECONDS = 60.0
+UNTRAINED_BANNER = "UNTRAINED: these outputs come from initial weights and mean nothing"
+SPEC = kerve.ModelSpec(
+    input_shape=(4,),
+    layers=[kerve.Dense(8, activation="relu"), kerve.Dense(1)],
+    seed=0,
+)
+ROWS = np.random.default_rng(0).normal(size=(6, 4))
+REGRESSION_FLAGS = (
+    "--regression",
+    "--samples",
+    "200",
+    "--features",
+    "4",
+    "--noise",
+    "0.1",
+    "--random-state",
+    "0",
+    "--test-fraction",
+    "0.25",
+)
+# Four rows for this many epochs train for minutes, so such a run is still
+# going when the test cancels it.
+LONG_RUN = {"x": ROWS[:4], "y": ROWS[:4, :1], "batch_size": 4, "epochs": 100_000}
+SIGINT_IGNORED = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def environment() -> dict[str, str]:
+    # A wide terminal keeps rich from wrapping table cells.
+    variables = {**os.environ, "COLUMNS": "200"}
+    for variable in ("KERVE_SERVER", "KERVE_TIMEOUT"):
+        variables.pop(variable, None)
+    return variables
+
+
+def kerve_command(address: str, *arguments: str) -> list[str]:
+    return [sys.executable, "-m", "kerve", "--server", address, *arguments]
+
+
+def run_kerve(
+    server: ServerProcess, *arguments: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        kerve_command(server.address, *arguments),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+def json_lines(text: str) -> list[Any]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {WAIT_SECONDS} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class RunningKerve:
+    """A ``kerve`` child process whose output lines are read by a thread."""
+
+    def __init__(self, address: str, *arguments: str) -> None:
+        self.process = subprocess.Popen(
+            kerve_command(address, *arguments),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def next_line(self) -> str:
+        """Return the next line of standard output; fail at its end or timeout."""
+        try:
+            line = self._lines.get(timeout=WAIT_SECONDS)
+        except queue.Empty:
+            pytest.fail(f"no output line within {WAIT_SECONDS} s")
+        if line is None:
+            pytest.fail(f"the output ended; standard error: {self.stderr()}")
+        return line
+
+    def lines_until(self, last: Callable[[str], bool]) -> list[str]:
+        lines = [self.next_line()]
+        while not last(lines[-1]):
+            lines.append(self.next_line())
+        return lines
+
+    def remaining_lines(self) -> list[str]:
+        """Wait for the process to end and return the lines not read yet."""
+        self.process.wait(COMMAND_TIMEOUT_SECONDS)
+        self._reader.join(WAIT_SECONDS)
+        lines = []
+        while (line := self._lines.get_nowait()) is not None:
+            lines.append(line)
+        return lines
+
+    def stderr(self) -> str:
+        assert self.process.stderr is not None
+        if self.process.poll() is None:
+            return "(still running)"
+        return self.process.stderr.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(COMMAND_TIMEOUT_SECONDS)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@contextlib.contextmanager
+def running_kerve(address: str, *arguments: str) -> Iterator[RunningKerve]:
+    running = RunningKerve(address, *arguments)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+needs_sigint = pytest.mark.skipif(
+    SIGINT_IGNORED, reason="SIGINT is ignored here, so the child would ignore it too"
+)
+
+
+@pytest.fixture
+def rows_files(tmp_path: Path) -> dict[str, Path]:
+    """The same rows as .npy, .csv and .json files."""
+    paths = {suffix: tmp_path / f"rows.{suffix}" for suffix in ("npy", "csv", "json")}
+    np.save(paths["npy"], ROWS)
+    np.savetxt(paths["csv"], ROWS, delimiter=",", header="a,b,c,d", comments="")
+    paths["json"].write_text(json.dumps(ROWS.tolist()))
+    return paths
+
+
+@pytest.fixture
+def training_files(tmp_path: Path) -> tuple[Path, Path]:
+    x = np.random.default_rng(1).normal(size=(32, 4))
+    paths = (tmp_path / "x.npy", tmp_path / "y.npy")
+    np.save(paths[0], x)
+    np.save(paths[1], x.sum(axis=1, keepdims=True))
+    return paths
+
+
+# Models
+
+
+def test_create_from_flags(server: ServerProcess, name: str) -> None:
+    completed = run_kerve(
+        server,
+        "create",
+        name,
+        "--input-shape",
+        "4",
+        "--layer",
+        "8:relu",
+        "--layer",
+        "1::zeros",
+        "--loss",
+        "mae",
+        "--seed",
+        "0",
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+    assert "UNTRAINED" in completed.stdout
+    assert "Dense(8, relu), Dense(1, linear, kernel zeros)" in completed.stdout
+    assert "loss mae" in completed.stdout
+
+
+def test_create_json(server: ServerProcess, name: str) -> None:
+    completed = run_kerve(
+        server, "create", name, "--input-shape", "4", "--layer", "1", "--json"
+    )
+
+    document = json.loads(completed.stdout)
+    assert completed.returncode == 0
+    assert document["name"] == name
+    assert document["state"] == "UNTRAINED"
+    assert document["version"] == 1
+    assert document["untrained"] is True
+    assert document["spec"]["input_shape"] == [4]
+
+
+def test_create_from_spec_file(
+    server: ServerProcess, client: kerve.Client, name: str, tmp_path: Path
+) -> None:
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(
+        json.dumps(
+            {
+                "input_shape": [5],
+                "layers": [
+                    {
+                        "dense": {
+                            "units": 10,
+                            "activation": "relu",
+                            "kernel_initializer": {"name": "he_normal"},
+                        }
+                    },
+                    {"dense": {"units": 1}},
+                ],
+                "compile": {
+                    "optimizer": {"name": "adam", "learning_rate": 0.01},
+                    "loss": "mse",
+                    "metrics": ["mae"],
+                },
+                "seed": 0,
+            }
+        )
+    )
+
+    completed = run_kerve(server, "create", name, "--spec-file", str(spec_file))
+
+    assert completed.returncode == 0, completed.stderr
+    model = client.get_model(name)
+    assert model.spec["input_shape"] == [5]
+    assert model.spec["layers"][0]["dense"]["kernel_initializer"]["name"] == (
+        "he_normal"
+    )
+    assert model.spec["compile"]["metrics"] == ["mae"]
+    assert model.parameter_count == 5 * 10 + 10 + 10 + 1
+
+
+def test_list_json_and_table(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+
+    as_json = run_kerve(server, "list", "--json")
+    as_table = run_kerve(server, "list")
+
+    assert as_json.returncode == 0
+    models = {model["name"]: model for model in json.loads(as_json.stdout)}
+    assert models[name]["state"] == "UNTRAINED"
+    assert models[name]["version"] == 1
+    assert as_table.returncode == 0
+    (row,) = [line for line in as_table.stdout.splitlines() if f" {name} " in line]
+    assert "UNTRAINED" in row
+    assert "yes" in row
+
+
+def test_get_shows_model(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+
+    completed = run_kerve(server, "get", name)
+    as_json = run_kerve(server, "get", name, "--json")
+
+    assert completed.returncode == 0
+    fields = dict(
+        line.split(maxsplit=1) for line in completed.stdout.splitlines() if line
+    )
+    assert fields["name"].strip() == name
+    assert fields["state"].strip() == "UNTRAINED"
+    assert fields["version"].strip() == "1"
+    assert json.loads(as_json.stdout)["parameter_count"] == 49
+
+
+def test_delete(server: ServerProcess, client: kerve.Client, name: str) -> None:
+    client.create_model(name, SPEC)
+
+    deleted = run_kerve(server, "delete", name)
+    again = run_kerve(server, "get", name)
+
+    assert deleted.returncode == 0
+    assert deleted.stdout.strip() == f"deleted model {name}"
+    assert again.returncode == 1
+    assert again.stderr.startswith(f"error: NOT_FOUND: model {name!r} not found")
+
+
+# Predictions
+
+
+@pytest.mark.parametrize("source", ["npy", "csv", "json", "stdin"])
+def test_predict_input_formats(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    rows_files: dict[str, Path],
+    source: str,
+) -> None:
+    client.create_model(name, SPEC)
+    if source == "stdin":
+        arguments, stdin = ["--input", "-"], json.dumps(ROWS.tolist())
+    else:
+        arguments, stdin = ["--input", str(rows_files[source])], None
+
+    completed = run_kerve(server, "predict", name, *arguments, "--json", stdin=stdin)
+
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    expected = client.predict(name, ROWS, warn=False).outputs
+    np.testing.assert_allclose(np.array(document["outputs"]), expected, rtol=1e-6)
+    assert document["untrained"] is True
+    assert document["meaningful"] is False
+    assert document["version"] == 1
+    assert UNTRAINED_BANNER in completed.stderr
+
+
+def test_untrained_banner_in_table(
+    server: ServerProcess, client: kerve.Client, name: str, rows_files: dict[str, Path]
+) -> None:
+    client.create_model(name, SPEC)
+
+    completed = run_kerve(server, "predict", name, "--input", str(rows_files["npy"]))
+
+    assert completed.returncode == 0
+    assert completed.stdout.startswith(UNTRAINED_BANNER)
+    assert f"model {name}, version 1, state UNTRAINED" in completed.stdout
+    assert completed.stderr == ""
+
+
+def test_banner_gone_after_training(
+    server: ServerProcess, client: kerve.Client, name: str, rows_files: dict[str, Path]
+) -> None:
+    client.create_model(name, SPEC)
+    client.train(name, x=ROWS, y=ROWS[:, :1], epochs=2)
+
+    table = run_kerve(server, "predict", name, "--input", str(rows_files["csv"]))
+    as_json = run_kerve(
+        server, "predict", name, "--input", str(rows_files["csv"]), "--json"
+    )
+
+    assert table.returncode == 0
+    assert "UNTRAINED" not in table.stdout
+    assert "NOT MEANINGFUL" not in table.stdout
+    assert f"model {name}, version 2, state TRAINED" in table.stdout
+    assert table.stderr == ""
+    assert json.loads(as_json.stdout)["meaningful"] is True
+    assert as_json.stderr == ""
+
+
+def test_strict_predict_fails(
+    server: ServerProcess, client: kerve.Client, name: str, rows_files: dict[str, Path]
+) -> None:
+    client.create_model(name, SPEC)
+
+    completed = run_kerve(
+        server, "predict", name, "--input", str(rows_files["npy"]), "--strict"
+    )
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: FAILED_PRECONDITION: ")
+    assert completed.stdout == ""
+
+
+# Training and evaluation
+
+
+def test_train_json_lines(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+
+    completed = run_kerve(
+        server, "train", name, *REGRESSION_FLAGS, "--epochs", "3", "--json"
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    *progress, result = json_lines(completed.stdout)
+    assert [(line["event"], line["epoch"]) for line in progress] == [
+        ("progress", 1),
+        ("progress", 2),
+        ("progress", 3),
+    ]
+    assert result["event"] == "result"
+    assert result["model"]["state"] == "TRAINED"
+    assert result["model"]["version"] == 2
+    assert result["summary"]["epochs_run"] == 3
+    assert result["summary"]["samples"] == 150
+
+
+def test_train_from_files(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    training_files: tuple[Path, Path],
+) -> None:
+    client.create_model(name, SPEC)
+    x, y = training_files
+
+    completed = run_kerve(
+        server, "train", name, "--x", str(x), "--y", str(y), "--epochs", "2"
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith(
+        f"trained model {name}: version 2, state TRAINED, 2 epochs on 32 samples"
+    )
+
+
+def test_evaluate_table_and_json(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+    dataset = kerve.Regression(200, 4, noise=0.1, random_state=0, test_fraction=0.25)
+    client.train(name, dataset=dataset, epochs=2)
+
+    table = run_kerve(server, "evaluate", name, *REGRESSION_FLAGS)
+    as_json = run_kerve(
+        server, "evaluate", name, *REGRESSION_FLAGS, "--subset", "all", "--json"
+    )
+
+    assert table.returncode == 0, table.stderr
+    assert f"model {name}, version 2, state TRAINED, 50 samples" in table.stdout
+    assert "current (version 2)" in table.stdout
+    assert "initial weights" in table.stdout
+    assert "baseline (mean of the train subset)" in table.stdout
+    report = json.loads(as_json.stdout)
+    assert report["samples"] == 200
+    assert report["baseline_source"] == "train_subset"
+    assert report["untrained"] is False
+    assert set(report) >= {"current", "initial", "baseline"}
+
+
+def test_train_detach(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    training_files: tuple[Path, Path],
+) -> None:
+    client.create_model(name, SPEC)
+    x, y = training_files
+
+    completed = run_kerve(
+        server,
+        "train",
+        name,
+        "--x",
+        str(x),
+        "--y",
+        str(y),
+        "--epochs",
+        "10",
+        "--detach",
+        "--json",
+    )
+    wait_until(
+        lambda: client.get_model(name).state is kerve.State.TRAINED, "the run to end"
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    progress, detached = json_lines(completed.stdout)
+    assert (progress["event"], progress["epoch"]) == ("progress", 1)
+    assert detached == {"event": "detached", "name": name}
+    model = client.get_model(name)
+    assert model.version == 2
+    assert model.last_training is not None
+    assert model.last_training.epochs_run == 10
+
+
+@needs_sigint
+def test_interrupted_train_cancels_run(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    training_files: tuple[Path, Path],
+) -> None:
+    client.create_model(name, SPEC)
+    x, y = training_files
+    arguments = ("--x", str(x), "--y", str(y), "--epochs", "100000", "--json")
+
+    with running_kerve(server.address, "train", name, *arguments) as running:
+        first = json.loads(running.next_line())
+        running.process.send_signal(signal.SIGINT)
+        running.remaining_lines()
+        stderr = running.stderr()
+    wait_until(
+        lambda: client.get_model(name).state is not kerve.State.TRAINING, "cancel"
+    )
+
+    assert first["event"] == "progress"
+    assert running.process.returncode == 130
+    assert "interrupted: the training run" in stderr
+    assert "Traceback" not in stderr
+    model = client.get_model(name)
+    assert model.state is kerve.State.UNTRAINED
+    assert model.version == 1
+
+
+def waiting_run_registered(client: kerve.Client, name: str) -> bool:
+    """Return whether the server has a run of ``name`` waiting for a slot.
+
+    Until the server has that run, a request is rejected for lack of a slot.
+    Once it has it, the model is already training.
+    """
+    try:
+        client.train(name, x=ROWS, y=ROWS[:, :1])
+    except kerve.ResourceExhaustedError:
+        return False
+    except kerve.FailedPreconditionError:
+        return True
+    pytest.fail("a training run started although both slots were taken")
+
+
+def test_train_wait_for_slot(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    training_files: tuple[Path, Path],
+) -> None:
+    # The module's server runs at most 2 training runs at once, its default.
+    x, y = training_files
+    data = ("--x", str(x), "--y", str(y), "--epochs", "2")
+    busy = [f"{name}-first", f"{name}-second"]
+    for model_name in [*busy, name]:
+        client.create_model(model_name, SPEC)
+    streams = [
+        client.train_stream(model_name, **LONG_RUN, wait_for_slot=True)  # type: ignore[arg-type]
+        for model_name in busy
+    ]
+    try:
+        for stream in streams:
+            next(stream)
+        rejected = run_kerve(server, "train", name, *data)
+        with running_kerve(
+            server.address, "train", name, *data, "--wait-for-slot"
+        ) as running:
+            wait_until(
+                lambda: waiting_run_registered(client, name),
+                "the waiting run to reach the server",
+            )
+            client.cancel_training(busy[0])
+            output = running.remaining_lines()
+            returncode = running.process.returncode
+    finally:
+        for model_name, stream in zip(busy, streams, strict=True):
+            with contextlib.suppress(kerve.FailedPreconditionError):
+                client.cancel_training(model_name)
+            with contextlib.suppress(kerve.RequestCancelledError):
+                stream.close()
+
+    assert rejected.returncode == 1
+    # Before it, the progress bar may have left its line on standard error.
+    assert rejected.stderr.splitlines()[-1].startswith("error: RESOURCE_EXHAUSTED: ")
+    assert returncode == 0
+    assert output[-1].startswith(f"trained model {name}: version 2, state TRAINED")
+
+
+# Reset, cancel and watch
+
+
+def test_reset(server: ServerProcess, client: kerve.Client, name: str) -> None:
+    client.create_model(name, SPEC)
+    client.train(name, x=ROWS, y=ROWS[:, :1], epochs=1)
+
+    completed = run_kerve(server, "reset", name, "--seed", "4")
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == (
+        f"reset model {name}: version 3 has initial weights, state UNTRAINED"
+    )
+    assert client.get_model(name).untrained is True
+
+
+def test_cancel_without_run(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+
+    completed = run_kerve(server, "cancel", name)
+
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == (
+        f"error: FAILED_PRECONDITION: model {name!r} has no training run to "
+        "cancel; its state is UNTRAINED"
+    )
+
+
+def test_cancel_stops_run(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+    events = client.train_stream(name, **LONG_RUN)  # type: ignore[arg-type]
+
+    with contextlib.closing(events):
+        next(events)
+        completed = run_kerve(server, "cancel", name, "--json")
+        with pytest.raises(kerve.RequestCancelledError):
+            for _ in events:
+                pass
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["state"] == "TRAINING"
+    assert client.get_model(name).state is kerve.State.UNTRAINED
+
+
+@needs_sigint
+def test_watch_until_interrupted(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+
+    with running_kerve(server.address, "watch", name) as running:
+        first = running.next_line()
+        client.train(name, x=ROWS, y=ROWS[:, :1], epochs=2)
+        lines = running.lines_until(lambda line: "state TRAINED" in line)
+        running.process.send_signal(signal.SIGINT)
+        running.remaining_lines()
+        stderr = running.stderr()
+
+    assert first == f"{name}: state UNTRAINED, version 1, untrained"
+    assert lines[0] == f"{name}: state TRAINING, version 1, untrained"
+    assert lines[1].startswith(f"{name}: epoch 1/2, loss ")
+    assert lines[2].startswith(f"{name}: epoch 2/2, loss ")
+    assert lines[3] == f"{name}: state TRAINED, version 2"
+    assert running.process.returncode == 0
+    assert stderr == ""
+
+
+def test_watch_json_ends_on_delete(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+
+    with running_kerve(server.address, "watch", name, "--json") as running:
+        first = json.loads(running.next_line())
+        client.train(name, x=ROWS, y=ROWS[:, :1], epochs=1)
+        running.lines_until(lambda line: '"state": "TRAINED"' in line)
+        client.delete_model(name)
+        rest = running.remaining_lines()
+
+    assert first["event"] == "state"
+    assert first["model"]["state"] == "UNTRAINED"
+    assert running.process.returncode == 0
+    assert [json.loads(line) for line in rest] == [{"event": "deleted", "name": name}]
+
+
+def test_watch_unknown_model(server: ServerProcess) -> None:
+    completed = run_kerve(server, "watch", "no-such-model")
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(
+        "error: NOT_FOUND: model 'no-such-model' not found"
+    )
+
+
+# Import and export
+
+
+def test_export_and_import(
+    server: ServerProcess, client: kerve.Client, name: str, tmp_path: Path
+) -> None:
+    client.create_model(name, SPEC)
+    client.train(name, x=ROWS, y=ROWS[:, :1], epochs=2)
+    path = tmp_path / "model.keras"
+
+    exported = run_kerve(server, "export", name, str(path))
+    imported = run_kerve(server, "import", f"{name}-copy", str(path), "--trained")
+
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.startswith(
+        f"exported model {name} version 2 to {path}: {path.stat().st_size:,} bytes"
+    )
+    assert exported.stderr == ""
+    assert imported.returncode == 0, imported.stderr
+    assert "TRAINED" in imported.stdout
+    np.testing.assert_allclose(
+        client.predict(f"{name}-copy", ROWS).outputs,
+        client.predict(name, ROWS).outputs,
+        rtol=0,
+        atol=1e-6,
+    )
+
+
+def test_export_untrained_json(
+    server: ServerProcess, client: kerve.Client, name: str, tmp_path: Path
+) -> None:
+    client.create_model(name, SPEC)
+    path = tmp_path / "model.keras"
+
+    completed = run_kerve(server, "export", name, str(path), "--version", "1", "--json")
+    imported = run_kerve(server, "import", f"{name}-copy", str(path), "--json")
+
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["version"] == 1
+    assert document["untrained"] is True
+    assert document["size_bytes"] == path.stat().st_size
+    assert "UNTRAINED: this archive contains initial weights" in completed.stderr
+    assert json.loads(imported.stdout)["untrained"] is True
+
+
+def test_export_unknown_version(
+    server: ServerProcess, client: kerve.Client, name: str, tmp_path: Path
+) -> None:
+    client.create_model(name, SPEC)
+    path = tmp_path / "model.keras"
+
+    completed = run_kerve(server, "export", name, str(path), "--version", "7")
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(
+        f"error: NOT_FOUND: model {name!r} has no version 7"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_invalid_archive(
+    server: ServerProcess, client: kerve.Client, name: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"not a zip file")
+
+    completed = run_kerve(server, "import", name, str(path))
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(
+        f"error: INVALID_ARGUMENT: cannot import model {name!r}: not a .keras "
+        "archive (a zip file)"
+    )
+    assert "Traceback" not in completed.stderr
+
+
+# Errors
+
+
+def test_unknown_model_exits_1(server: ServerProcess) -> None:
+    completed = run_kerve(server, "get", "no-such-model")
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(
+        "error: NOT_FOUND: model 'no-such-model' not found"
+    )
+    assert completed.stderr.count("\n") == 1
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
+
+
+def test_unreachable_server_message() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+
+    completed = subprocess.run(
+        kerve_command(address, "list"),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: UNAVAILABLE: ")
+    assert f"no Kerve server responded at {address}" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
