@@ -15,7 +15,7 @@ comes from untrained weights::
 The protocol messages and the gRPC stub are in ``kerve.v1``.
 """
 
-from kerve._client import DEFAULT_TARGET, Client
+from kerve._client import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TARGET, Client
 from kerve._datasets import Classification, Regression, Subset
 from kerve._errors import (
     AbortedError,
@@ -52,6 +52,7 @@ from kerve._types import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_TARGET",
     "SUPPORTED_DTYPES",
     "AbortedError",

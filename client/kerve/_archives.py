@@ -26,8 +26,13 @@ from kerve.v1 import kerve_pb2
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_BYTES = 1024 * 1024
-"""Archive bytes per ImportModel message, well below the message size limit."""
+DEFAULT_CHUNK_BYTES = 256 * 1024
+"""Archive bytes per ImportModel message, small enough for a server whose
+``--max-message-bytes`` is far below its default of 64 MiB, such as 1 MiB."""
+
+CHUNK_ENVELOPE_BYTES = 16
+"""Upper bound of the bytes that an ImportModel message adds to its chunk: a
+tag byte and a length varint of at most 10 bytes."""
 
 ArchiveSource = str | os.PathLike[str] | bytes | bytearray | memoryview
 """An archive as the path of a ``.keras`` file or as its bytes."""

@@ -19,6 +19,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from kerve._archives import (
+    CHUNK_ENVELOPE_BYTES,
     DEFAULT_CHUNK_BYTES,
     ArchiveSource,
     ExportReceiver,
@@ -26,8 +27,22 @@ from kerve._archives import (
     replacing_file,
 )
 from kerve._datasets import Classification, Regression, Subset
-from kerve._errors import InternalError, UntrainedPredictionWarning, error_from_rpc
+from kerve._errors import (
+    AbortedError,
+    InternalError,
+    UntrainedPredictionWarning,
+    error_from_rpc,
+)
+from kerve._security import (
+    FilePath,
+    bearer_metadata,
+    channel_credentials,
+    check_token,
+    is_loopback_target,
+    read_tls_files,
+)
 from kerve._spec import ModelSpec, spec_from_dict
+from kerve._splitting import check_request_size, join_predictions, rows_per_request
 from kerve._tensors import array_to_tensor
 from kerve._types import (
     EvaluationReport,
@@ -45,6 +60,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 """Address that the client and the command line use when none is given."""
+
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""Default max message size of the client, the same as the server's default."""
 
 SpecLike = ModelSpec | Mapping[str, Any] | kerve_pb2.ModelSpec
 """A model spec as a ``ModelSpec``, its JSON form or the protocol message."""
@@ -71,41 +89,105 @@ class Client:
             prediction = client.predict("house-prices", rows)
 
     Every method raises a ``KerveError`` subclass when the server rejects or
-    fails the call, for example ``NotFoundError`` for an unknown model and
-    ``UnavailableError`` when no server listens at the target.
+    fails the call, for example ``NotFoundError`` for an unknown model,
+    ``UnauthenticatedError`` without a valid token, and ``UnavailableError``
+    when no server listens at the target or the TLS handshake fails.
+
+    A server with TLS and tokens::
+
+        client = kerve.Client(
+            "models.example.com:50051", tls=True, token=os.environ["KERVE_TOKEN"]
+        )
 
     Args:
         target: Address of the server, as ``host:port``.
+        token: Bearer token sent as ``authorization: Bearer <token>``
+            metadata on every call: the server's predict token or its admin
+            token. It is sent over plaintext channels too, because a server
+            on loopback may check tokens without TLS, and the client logs a
+            warning when the target is not a loopback address. ``repr``,
+            logs and error messages never contain it.
+        tls: Whether to connect with TLS. Giving ``ca_file``, ``cert_file``,
+            ``key_file`` or ``server_name`` turns TLS on as well.
+        ca_file: PEM file of the CA certificates that verify the server's
+            certificate. Without it, TLS uses the system's root certificates.
+        cert_file: PEM certificate chain of the client, for a server that
+            requires client certificates (mutual TLS). Requires ``key_file``.
+        key_file: PEM private key of ``cert_file``. Requires ``cert_file``.
+        server_name: Name to verify the server's certificate against, instead
+            of the host in ``target``: the gRPC channel option
+            ``grpc.ssl_target_name_override``.
         timeout: Deadline in seconds of each call, imports and exports
-            included, or None for no deadline. Training and watch streams are
-            not bounded by it, because they can last for hours.
+            included, or None for no deadline. A split ``predict`` applies it
+            to each request. Training and watch streams are not bounded by
+            it, because they can last for hours.
         warn_untrained: Whether ``predict`` emits ``UntrainedPredictionWarning``
             for outputs that are not meaningful. A call can override it.
-        max_message_bytes: Maximum size of a message sent or received, which
-            limits the size of a batch.
+        max_message_bytes: Maximum size of a message sent or received, in
+            bytes. ``predict`` splits a larger batch into several requests,
+            and ``train`` and ``evaluate`` raise ``ResourceExhaustedError``
+            before sending a larger request. The server has its own limit,
+            ``--max-message-bytes``, with the same default of 64 MiB.
         options: Further gRPC channel options, as ``(name, value)`` pairs.
+
+    Raises:
+        ValueError: If only one of ``cert_file`` and ``key_file`` is given, a
+            file is not in PEM format, the token is empty or contains
+            characters other than visible ASCII, or ``max_message_bytes`` is
+            below 1.
+        OSError: If a TLS file cannot be read. The message names the file.
     """
 
-    # NOTE: the channel is always plaintext. There is no TLS or credentials
-    # option yet.
     def __init__(
         self,
         target: str = DEFAULT_TARGET,
         *,
+        token: str | None = None,
+        tls: bool = False,
+        ca_file: FilePath | None = None,
+        cert_file: FilePath | None = None,
+        key_file: FilePath | None = None,
+        server_name: str | None = None,
         timeout: float | None = None,
         warn_untrained: bool = True,
-        max_message_bytes: int = 64 * 1024 * 1024,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
+        if max_message_bytes < 1:
+            raise ValueError(
+                f"max_message_bytes must be at least 1, got {max_message_bytes}"
+            )
         self._target = target
+        self._metadata = bearer_metadata(None if token is None else check_token(token))
+        self._tls = tls or any(
+            value is not None for value in (ca_file, cert_file, key_file, server_name)
+        )
         self.timeout = timeout
         self.warn_untrained = warn_untrained
-        channel_options = [
+        self.max_message_bytes = max_message_bytes
+        channel_options: list[tuple[str, Any]] = [
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
-            *options,
         ]
-        self._channel = grpc.insecure_channel(target, options=channel_options)
+        if server_name is not None:
+            channel_options.append(("grpc.ssl_target_name_override", server_name))
+        channel_options.extend(options)
+
+        if self._tls:
+            credentials = channel_credentials(
+                read_tls_files(ca_file, cert_file, key_file)
+            )
+            self._channel = grpc.secure_channel(
+                target, credentials, options=channel_options
+            )
+        else:
+            if token is not None and not is_loopback_target(target):
+                logger.warning(
+                    "sending the token to %s over plaintext, where anyone on the "
+                    "network path can read it. Connect with tls=True to protect it",
+                    target,
+                )
+            self._channel = grpc.insecure_channel(target, options=channel_options)
         self._stub = kerve_pb2_grpc.ModelsStub(self._channel)  # type: ignore[no-untyped-call]
 
     @property
@@ -113,8 +195,15 @@ class Client:
         """The server address that the client connects to."""
         return self._target
 
+    @property
+    def tls(self) -> bool:
+        """Whether the channel uses TLS."""
+        return self._tls
+
     def __repr__(self) -> str:
-        return f"Client(target={self._target!r})"
+        # The token itself never appears, only whether there is one.
+        token = ", token=<hidden>" if self._metadata else ""
+        return f"Client(target={self._target!r}, tls={self._tls}{token})"
 
     def __enter__(self) -> Self:
         return self
@@ -188,12 +277,21 @@ class Client:
         *,
         strict: bool = False,
         warn: bool | None = None,
+        max_rows_per_request: int | None = None,
     ) -> Prediction:
         """Run the model's current version on a batch of inputs.
 
         Outputs of untrained weights come back flagged, and by default the
         call also emits ``UntrainedPredictionWarning``. Check
         ``Prediction.meaningful`` before using the outputs.
+
+        A batch larger than the client's ``max_message_bytes``, or with more
+        rows than ``max_rows_per_request``, is split into consecutive
+        requests, and their outputs are joined in order into one
+        ``Prediction``. Every part must come from the same version: if a new
+        version is published while the parts run, the whole batch is sent
+        again once. The joined prediction is untrained if that version is,
+        and meaningful only if every part is.
 
         Args:
             name: The model's name.
@@ -205,9 +303,12 @@ class Client:
             warn: Whether to emit ``UntrainedPredictionWarning`` when the
                 outputs are not meaningful; None uses the client's
                 ``warn_untrained``.
+            max_rows_per_request: Maximum rows per request, for example the
+                server's ``--max-batch-rows``; None splits by size only.
 
         Returns:
-            The outputs, with the flag, state, version and notice.
+            The outputs, with the flag, state, version and notice. After a
+            split, the state is that of the last request.
 
         Raises:
             NotFoundError: If no model has this name.
@@ -215,14 +316,32 @@ class Client:
                 invalid, for example a missing batch axis or a NaN.
             FailedPreconditionError: If ``strict`` is true and the current
                 weights are untrained.
+            ResourceExhaustedError: If the batch has more rows than the
+                server's ``--max-batch-rows``, a request is larger than the
+                server's ``--max-message-bytes``, or one row alone is larger
+                than the client's ``max_message_bytes``.
+            AbortedError: If a split batch got outputs of different versions
+                on both tries.
             TypeError: If the inputs' dtype is not float32, float64, int32
                 or int64.
+            ValueError: If ``max_rows_per_request`` is below 1.
         """
-        request = kerve_pb2.PredictRequest(
-            name=name, inputs=array_to_tensor(np.asarray(inputs)), strict=strict
+        if max_rows_per_request is not None and max_rows_per_request < 1:
+            raise ValueError(
+                f"max_rows_per_request must be at least 1, got {max_rows_per_request}"
+            )
+        values = np.asarray(inputs)
+        rows = rows_per_request(
+            name,
+            values,
+            strict=strict,
+            max_message_bytes=self.max_message_bytes,
+            max_rows_per_request=max_rows_per_request,
         )
-        response: kerve_pb2.PredictResponse = self._call("Predict", request)
-        prediction = Prediction.from_proto(response)
+        if rows is None:
+            prediction = self._predict_part(name, values, strict)
+        else:
+            prediction = self._predict_split(name, values, strict, rows)
 
         should_warn = self.warn_untrained if warn is None else warn
         if should_warn and not prediction.meaningful:
@@ -233,6 +352,57 @@ class Client:
             # stacklevel=2 attributes the warning to the caller's line.
             warnings.warn(notice, UntrainedPredictionWarning, stacklevel=2)
         return prediction
+
+    def _predict_part(
+        self, name: str, inputs: npt.NDArray[np.generic], strict: bool
+    ) -> Prediction:
+        request = kerve_pb2.PredictRequest(
+            name=name, inputs=array_to_tensor(inputs), strict=strict
+        )
+        response: kerve_pb2.PredictResponse = self._call("Predict", request)
+        return Prediction.from_proto(response)
+
+    def _predict_split(
+        self, name: str, inputs: npt.NDArray[np.generic], strict: bool, rows: int
+    ) -> Prediction:
+        """Predict a batch ``rows`` rows per request; retry once on a new version."""
+        starts = range(0, inputs.shape[0], rows)
+        versions: list[tuple[int, int]] = []
+        for attempt in (1, 2):
+            logger.debug(
+                "splitting the batch of model %s into %d requests of at most %d "
+                "rows, attempt %d",
+                name,
+                len(starts),
+                rows,
+                attempt,
+            )
+            parts: list[Prediction] = []
+            for start in starts:
+                part = self._predict_part(name, inputs[start : start + rows], strict)
+                if parts and part.version != parts[0].version:
+                    versions.append((parts[0].version, part.version))
+                    break
+                parts.append(part)
+            else:
+                return join_predictions(parts)
+            logger.info(
+                "model %s published version %d while a split batch was predicted "
+                "with version %d",
+                name,
+                versions[-1][1],
+                versions[-1][0],
+            )
+        changes = " and ".join(f"{old} to {new}" for old, new in versions)
+        raise AbortedError(
+            f"the batch of model {name!r} was split into {len(starts)} requests of "
+            f"at most {rows} rows, and on both tries new versions were published "
+            f"between requests (versions {changes}), so the outputs would mix "
+            "versions. Predict again once training ends, or send the batch in one "
+            "request by raising the client's max_message_bytes and the server's "
+            "--max-message-bytes",
+            code=grpc.StatusCode.ABORTED,
+        )
 
     def train(
         self,
@@ -292,7 +462,9 @@ class Client:
             InvalidArgumentError: If the data or the settings are invalid.
             FailedPreconditionError: If the model is already training.
             ResourceExhaustedError: If the server runs its maximum number of
-                training runs and ``wait_for_slot`` is false.
+                training runs and ``wait_for_slot`` is false. Also if the
+                request is larger than the client's ``max_message_bytes``
+                (checked before sending) or the server's.
             RequestCancelledError: If the run was cancelled, by
                 ``cancel_training`` or by the server shutting down. The model
                 keeps its previous state and version.
@@ -357,7 +529,9 @@ class Client:
                     ...
 
         The arguments and errors are those of ``train``. Invalid arguments
-        raise ``ValueError`` here, before the first item.
+        raise ``ValueError``, and a request larger than the client's
+        ``max_message_bytes`` raises ``ResourceExhaustedError``, here, before
+        the first item.
         """
         request = kerve_pb2.TrainRequest(
             name=name,
@@ -374,6 +548,7 @@ class Client:
             request.optimizer.CopyFrom(
                 kerve_pb2.Optimizer(name=optimizer or "", learning_rate=learning_rate)
             )
+        check_request_size("Train", name, request, self.max_message_bytes)
         return self._stream_training(request)
 
     def evaluate(
@@ -407,9 +582,13 @@ class Client:
                 ``dataset``, is given.
             NotFoundError: If no model has this name.
             InvalidArgumentError: If the data is invalid.
+            ResourceExhaustedError: If the request is larger than the
+                client's ``max_message_bytes`` (checked before sending) or the
+                server's.
         """
         request = kerve_pb2.EvaluateRequest(name=name, subset=subset.value)
         _set_data(request, x, y, dataset)
+        check_request_size("Evaluate", name, request, self.max_message_bytes)
         response: kerve_pb2.EvaluateResponse = self._call("Evaluate", request)
         return EvaluationReport.from_proto(response)
 
@@ -505,7 +684,9 @@ class Client:
                 choice to the server.
             seed: Seed of the initial weights that ``evaluate`` and
                 ``reset_model`` use; None means a random seed.
-            chunk_bytes: Archive bytes per message.
+            chunk_bytes: Archive bytes per message. Values that would make a
+                message larger than the client's ``max_message_bytes`` are
+                lowered to fit.
 
         Returns:
             The new model.
@@ -529,12 +710,14 @@ class Client:
         if compile is not None:
             header.compile.CopyFrom(_compile_to_proto(compile))
 
-        requests = ImportRequests(header, archive, chunk_bytes)
+        # A larger chunk would fail with RESOURCE_EXHAUSTED once encoded.
+        fitting_chunk = max(1, self.max_message_bytes - CHUNK_ENVELOPE_BYTES)
+        requests = ImportRequests(header, archive, min(chunk_bytes, fitting_chunk))
         logger.debug("calling ImportModel on %s", self._target)
         with contextlib.closing(requests):
             try:
                 response: kerve_pb2.Model = self._stub.ImportModel(
-                    requests, timeout=self.timeout
+                    requests, timeout=self.timeout, metadata=self._metadata
                 )
             except grpc.RpcError as error:
                 if requests.read_error is not None:
@@ -615,7 +798,9 @@ class Client:
         logger.debug(
             "calling ExportModel for model %s on %s", request.name, self._target
         )
-        call = self._stub.ExportModel(request, timeout=self.timeout)
+        call = self._stub.ExportModel(
+            request, timeout=self.timeout, metadata=self._metadata
+        )
         try:
             receiver.receive(call)
         except grpc.RpcError as error:
@@ -629,13 +814,13 @@ class Client:
         method = getattr(self._stub, method_name)
         logger.debug("calling %s on %s", method_name, self._target)
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as error:
             raise error_from_rpc(error) from error
 
     def _stream_training(self, request: kerve_pb2.TrainRequest) -> TrainingEvents:
         logger.debug("calling Train for model %s on %s", request.name, self._target)
-        call = self._stub.Train(request)
+        call = self._stub.Train(request, metadata=self._metadata)
         try:
             for response in call:
                 event = response.WhichOneof("event")
@@ -656,7 +841,7 @@ class Client:
         logger.debug(
             "calling WatchModel for model %s on %s", request.name, self._target
         )
-        call = self._stub.WatchModel(request)
+        call = self._stub.WatchModel(request, metadata=self._metadata)
         try:
             for response in call:
                 yield ModelEvent.from_proto(response)

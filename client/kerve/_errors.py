@@ -25,6 +25,7 @@ for a prediction that is not meaningful.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import grpc
@@ -39,7 +40,9 @@ class KerveError(Exception):
 
     Attributes:
         code: The gRPC status code of the failed call.
-        message: The server's error message (the status details).
+        message: The server's error message (the status details). For a
+            message over a size limit, the client rewrites it to name both
+            sizes and the settings that raise the limit.
         field_violations: ``(field, description)`` pairs from a
             ``google.rpc.BadRequest`` detail, empty when the server sent none.
     """
@@ -84,7 +87,12 @@ class FailedPreconditionError(KerveError):
 
 
 class ResourceExhaustedError(KerveError):
-    """Raised when a limit is reached: a full queue or a message over the size limit."""
+    """Raised when a limit is reached: a full queue or a message over the size limit.
+
+    The client raises it too, before sending, for a Predict, Train or Evaluate
+    request larger than its ``max_message_bytes``. For a message over a size
+    limit, the message states both sizes and the settings that raise the limit.
+    """
 
 
 class AbortedError(KerveError):
@@ -92,6 +100,9 @@ class AbortedError(KerveError):
 
     The model is now FAILED and keeps serving the version from before the run.
     ``Model.failure_reason`` describes the failure.
+
+    ``Client.predict`` raises it too when it split a batch into several
+    requests and their outputs came from different versions twice in a row.
     """
 
 
@@ -180,8 +191,52 @@ def error_from_rpc(error: grpc.RpcError) -> KerveError:
 
     code = error.code() or grpc.StatusCode.UNKNOWN
     message = error.details() or ""
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        message = explain_message_size(message) or message
     error_class = _ERRORS_BY_CODE.get(code, UnexpectedStatusError)
     return error_class(message, code=code, field_violations=_field_violations(error))
+
+
+# grpcio's status message for a message over a size limit, as of grpcio 1.85:
+# "SERVER: Received message larger than max (1120026 vs. 1048576)". The side
+# is optional in the pattern in case another grpcio version leaves it out.
+_MESSAGE_SIZE = re.compile(
+    r"(?:(?P<side>SERVER|CLIENT): )?(?P<direction>Received|Sent) message larger "
+    r"than max \((?P<size>\d+) vs\. (?P<limit>\d+)\)"
+)
+
+
+def explain_message_size(message: str) -> str | None:
+    """Rewrite grpcio's message about a message over a size limit.
+
+    Returns:
+        A message that names the size, the limit, whose limit it is and the
+        settings that raise it, or None if ``message`` is about something
+        else.
+    """
+    match = _MESSAGE_SIZE.search(message)
+    if match is None:
+        return None
+    size, limit, side = match["size"], match["limit"], match["side"]
+    # The server receives requests and sends responses, and the client does
+    # the opposite.
+    if side is None:
+        kind, holder = "message", "a"
+    elif side == "SERVER":
+        kind = "request" if match["direction"] == "Received" else "response"
+        holder = "the server's"
+    else:
+        kind = "request" if match["direction"] == "Sent" else "response"
+        holder = "the client's"
+    return (
+        f"the {kind} is {size} bytes, larger than {holder} max message size of "
+        f"{limit} bytes. To allow it, raise --max-message-bytes "
+        "(KERVE_MAX_MESSAGE_BYTES) on the server and the client's limit "
+        "(Client(max_message_bytes=...) or kerve --max-message-bytes) to at "
+        f"least {size}. To stay under it with Predict, send fewer rows per "
+        "request, with predict(..., max_rows_per_request=N) or kerve predict "
+        "--max-rows-per-request N."
+    )
 
 
 def _field_violations(call: grpc.Call) -> list[tuple[str, str]]:

@@ -1,10 +1,11 @@
 """The ``kerve`` command line: create, inspect, query, train and evaluate models.
 
-Every command talks to the server named by ``--server`` or ``KERVE_SERVER``.
-A failed request prints ``error: <status>: <message>`` on standard error and
-exits with code 1. Usage errors exit with code 2. Ctrl-C during ``kerve
-train`` cancels the run and exits with code 130, and ends ``kerve watch``
-with code 0.
+Every command talks to the server named by ``--server`` or ``KERVE_SERVER``,
+with the token and TLS settings of the global options. A failed request
+prints ``error: <status>: <message>`` on standard error, sometimes with a
+hint on the next line, and exits with code 1. Usage errors exit with code 2.
+Ctrl-C during ``kerve train`` cancels the run and exits with code 130, and
+ends ``kerve watch`` with code 0.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import contextlib
 import enum
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import grpc
 import numpy as np
@@ -33,14 +33,24 @@ from rich.progress import (
 from rich.text import Text
 
 from kerve import _cli_output as output
-from kerve._client import DEFAULT_TARGET, Client
-from kerve._datasets import Classification, Regression, Subset
-from kerve._errors import (
-    DeadlineExceededError,
-    InternalError,
-    KerveError,
-    UnavailableError,
+from kerve._cli_connection import (
+    MaxMessageBytesOption,
+    TlsCaFileOption,
+    TlsCertFileOption,
+    TlsFlag,
+    TlsKeyFileOption,
+    TlsServerNameOption,
+    TokenFileOption,
+    TokenOption,
+    check_certificate_pair,
+    choose_token_source,
 )
+from kerve._cli_connection import Settings as _Settings
+from kerve._cli_connection import connect as _connect
+from kerve._cli_connection import fail as _fail
+from kerve._client import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TARGET, Client
+from kerve._datasets import Classification, Regression, Subset
+from kerve._errors import InternalError
 from kerve._input_files import InputFileError, read_array
 from kerve._spec import Dense, ModelSpec, spec_from_dict
 from kerve._types import State, TrainingProgress, TrainingResult
@@ -57,16 +67,6 @@ app = typer.Typer(
     # Locals can contain input data, so tracebacks of bugs leave them out.
     pretty_exceptions_show_locals=False,
 )
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """Options shared by every command, set by the global options."""
-
-    server: str
-    timeout: float | None
-    stdout: Console
-    stderr: Console
 
 
 @app.callback()
@@ -96,17 +96,35 @@ def _global_options(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log debug messages on stderr.")
     ] = False,
+    max_message_bytes: MaxMessageBytesOption = DEFAULT_MAX_MESSAGE_BYTES,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
+    tls: TlsFlag = False,
+    ca_file: TlsCaFileOption = None,
+    cert_file: TlsCertFileOption = None,
+    key_file: TlsKeyFileOption = None,
+    server_name: TlsServerNameOption = None,
 ) -> None:
     """Manage, query and train the models of a Kerve prediction server."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    check_certificate_pair(cert_file, key_file)
+    token, token_file = choose_token_source(ctx, token, token_file)
     ctx.obj = _Settings(
         server=server,
         timeout=timeout,
         stdout=Console(highlight=False),
         stderr=Console(stderr=True, highlight=False),
+        token=token,
+        token_file=token_file,
+        tls=tls,
+        ca_file=ca_file,
+        cert_file=cert_file,
+        key_file=key_file,
+        server_name=server_name,
+        max_message_bytes=max_message_bytes,
     )
 
 
@@ -115,40 +133,7 @@ def main() -> None:
     app()
 
 
-# Errors and connections
-
-
-def _fail(message: str, *, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextlib.contextmanager
-def _connect(settings: _Settings) -> Iterator[Client]:
-    """Open a client and turn a ``KerveError`` into a one-line error and exit 1."""
-    try:
-        with Client(
-            settings.server, timeout=settings.timeout, warn_untrained=False
-        ) as client:
-            yield client
-    except KerveError as error:
-        lines = [f"error: {error}"]
-        for field, description in error.field_violations:
-            # The server's message often repeats its first violation.
-            if description not in error.message:
-                lines.append(f"  {field}: {description}")
-        if isinstance(error, UnavailableError):
-            lines.append(
-                f"  no Kerve server responded at {settings.server}. Check that it "
-                "is running, or pass --server HOST:PORT or set KERVE_SERVER."
-            )
-        if isinstance(error, DeadlineExceededError) and settings.timeout is not None:
-            lines.append(
-                f"  no response within the timeout of {settings.timeout} s; raise "
-                "--timeout or KERVE_TIMEOUT."
-            )
-        typer.echo("\n".join(lines), err=True)
-        raise typer.Exit(1) from None
+# Input files
 
 
 def _read_data_file(source: str, option: str) -> npt.NDArray[np.generic]:
@@ -385,6 +370,18 @@ def predict(
             help="Fail with FAILED_PRECONDITION instead of returning untrained output."
         ),
     ] = False,
+    max_rows_per_request: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rows-per-request",
+            min=1,
+            help=(
+                "Split the batch into requests of at most this many rows, such as "
+                "the server's --max-batch-rows. Batches larger than "
+                "--max-message-bytes are split in any case."
+            ),
+        ),
+    ] = None,
     json_output: Annotated[
         bool,
         typer.Option(
@@ -401,7 +398,13 @@ def predict(
     settings: _Settings = ctx.obj
     inputs = _read_data_file(input_file, "--input")
     with _connect(settings) as client:
-        prediction = client.predict(name, inputs, strict=strict, warn=False)
+        prediction = client.predict(
+            name,
+            inputs,
+            strict=strict,
+            warn=False,
+            max_rows_per_request=max_rows_per_request,
+        )
 
     if not json_output:
         output.print_prediction(settings.stdout, prediction)

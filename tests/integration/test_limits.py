@@ -79,3 +79,16 @@ def test_batch_over_row_limit_rejected(limited: ServerProcess) -> None:
     assert "the batch has 101 rows" in caught.value.message
     assert "max batch rows of 100" in caught.value.message
     assert "--max-batch-rows" in caught.value.message
+
+
+def test_export_larger_than_message_limit(limited: ServerProcess) -> None:
+    spec = kerve.ModelSpec(input_shape=(500,), layers=[kerve.Dense(600)], seed=1)
+    with kerve.Client(limited.address, timeout=60) as client:
+        client.create_model("wide", spec)
+        archive = client.export_model("wide")
+        client.delete_model("wide")
+        client.import_model("wide", archive)
+        reimported = client.get_model("wide")
+
+    assert len(archive) > MAX_MESSAGE
+    assert reimported.parameter_count == 500 * 600 + 600

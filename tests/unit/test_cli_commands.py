@@ -294,3 +294,127 @@ def test_new_commands_report_unreachable_server(
     assert completed.stderr.startswith("error: UNAVAILABLE: ")
     assert "Traceback" not in completed.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+SECRET = "cli-secret-token-0123456789"
+
+
+def test_token_and_token_file_conflict(tmp_path: Path, closed_address: str) -> None:
+    path = tmp_path / "token"
+    path.write_text(SECRET)
+
+    completed = run_kerve(
+        "--token", SECRET, "--token-file", str(path), "list", server=closed_address
+    )
+
+    assert completed.returncode == 2
+    assert "--token-file" in completed.stderr
+    assert SECRET not in completed.stderr
+
+
+def test_token_file_flag_beats_token_variable(
+    tmp_path: Path, closed_address: str
+) -> None:
+    path = tmp_path / "missing-token"
+    environment = {**os.environ, "KERVE_SERVER": closed_address, "KERVE_TOKEN": SECRET}
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "kerve", "--token-file", str(path), "list"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == (
+        f"error: cannot read the token file: No such file or directory: {path}"
+    )
+
+
+def test_empty_token_file_is_one_line_error(
+    tmp_path: Path, closed_address: str
+) -> None:
+    path = tmp_path / "token"
+    path.write_text("\n")
+
+    completed = run_kerve("--token-file", str(path), "list", server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == f"error: the token file {path} is empty"
+
+
+def test_cert_without_key_is_usage_error(tmp_path: Path, closed_address: str) -> None:
+    completed = run_kerve(
+        "--tls-cert-file", str(tmp_path / "client.pem"), "list", server=closed_address
+    )
+
+    assert completed.returncode == 2
+    assert "--tls-key-file" in completed.stderr
+
+
+def test_missing_ca_file_names_file(tmp_path: Path, closed_address: str) -> None:
+    path = tmp_path / "ca.pem"
+
+    completed = run_kerve("--tls-ca-file", str(path), "list", server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == (
+        f"error: cannot read the ca_file: No such file or directory: {path}"
+    )
+
+
+def test_unreachable_plaintext_suggests_tls(closed_address: str) -> None:
+    completed = run_kerve("--token", SECRET, "list", server=closed_address)
+
+    assert completed.returncode == 1
+    assert "if the server uses TLS, pass --tls." in completed.stderr
+    assert SECRET not in completed.stderr
+    assert SECRET not in completed.stdout
+
+
+def test_unreachable_tls_suggests_tls_files(closed_address: str) -> None:
+    completed = run_kerve("--tls", "list", server=closed_address)
+
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: UNAVAILABLE: ")
+    assert "--tls-ca-file" in completed.stderr
+    assert "--tls-cert-file and --tls-key-file" in completed.stderr
+
+
+def test_help_hides_token_variable(closed_address: str) -> None:
+    environment = {**os.environ, "KERVE_TOKEN": SECRET, "COLUMNS": "200"}
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "kerve", "--help"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0
+    assert "--token-file" in completed.stdout
+    assert SECRET not in completed.stdout
+
+
+def test_predict_zero_rows_per_request_rejected(
+    tmp_path: Path, closed_address: str
+) -> None:
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([[1, 2]]))
+
+    completed = run_kerve(
+        "predict",
+        "m",
+        "--input",
+        str(path),
+        "--max-rows-per-request",
+        "0",
+        server=closed_address,
+    )
+
+    assert completed.returncode == 2
+    assert "--max-rows-per-request" in completed.stderr

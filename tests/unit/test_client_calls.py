@@ -143,7 +143,7 @@ def test_unreachable_server_fails_watch(client: kerve.Client) -> None:
 
 def test_client_repr_shows_target(closed_port: int) -> None:
     with kerve.Client(f"127.0.0.1:{closed_port}") as client:
-        assert repr(client) == f"Client(target='127.0.0.1:{closed_port}')"
+        assert repr(client) == f"Client(target='127.0.0.1:{closed_port}', tls=False)"
         assert client.target == f"127.0.0.1:{closed_port}"
 
 

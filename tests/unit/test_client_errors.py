@@ -175,3 +175,65 @@ def test_untrained_warning_is_user_warning() -> None:
 
 def test_cancelled_error_does_not_shadow_asyncio() -> None:
     assert not hasattr(kerve, "CancelledError")
+
+
+@pytest.mark.parametrize(
+    ("details", "expected_start"),
+    [
+        (
+            "SERVER: Received message larger than max (1120026 vs. 1048576)",
+            "the request is 1120026 bytes, larger than the server's max message "
+            "size of 1048576 bytes.",
+        ),
+        (
+            "SERVER: Sent message larger than max (1280169 vs. 1048576)",
+            "the response is 1280169 bytes, larger than the server's max message "
+            "size of 1048576 bytes.",
+        ),
+        (
+            "CLIENT: Sent message larger than max (16023 vs. 2048)",
+            "the request is 16023 bytes, larger than the client's max message "
+            "size of 2048 bytes.",
+        ),
+        (
+            "CLIENT: Received message larger than max (5000 vs. 4096)",
+            "the response is 5000 bytes, larger than the client's max message "
+            "size of 4096 bytes.",
+        ),
+        (
+            "Received message larger than max (5000 vs. 4096)",
+            "the message is 5000 bytes, larger than a max message size of 4096 bytes.",
+        ),
+    ],
+    ids=["server-received", "server-sent", "client-sent", "client-received", "bare"],
+)
+def test_message_size_error_explained(details: str, expected_start: str) -> None:
+    error = kerve.error_from_rpc(
+        FailedCall(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
+    )
+
+    assert isinstance(error, kerve.ResourceExhaustedError)
+    assert error.message.startswith(expected_start)
+    assert (
+        "--max-message-bytes (KERVE_MAX_MESSAGE_BYTES) on the server" in error.message
+    )
+    assert "Client(max_message_bytes=...)" in error.message
+    assert "max_rows_per_request" in error.message
+
+
+def test_other_resource_exhausted_message_kept() -> None:
+    details = "the batch has 101 rows, over the max batch rows of 100"
+
+    error = kerve.error_from_rpc(
+        FailedCall(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
+    )
+
+    assert error.message == details
+
+
+def test_size_text_under_other_code_kept() -> None:
+    details = "SERVER: Received message larger than max (2 vs. 1)"
+
+    error = kerve.error_from_rpc(FailedCall(grpc.StatusCode.INTERNAL, details))
+
+    assert error.message == details

@@ -62,6 +62,7 @@ class KerveServer:
             self.registry,
             max_dataset_rows=settings.max_dataset_rows,
             max_import_bytes=settings.max_import_bytes,
+            max_message_bytes=settings.max_message_bytes,
         )
         self._server.add_generic_rpc_handlers((models_handler(servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)

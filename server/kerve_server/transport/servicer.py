@@ -22,8 +22,10 @@ logger = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-# Archive bytes per ExportModel message, well under any message size limit.
+# Largest archive chunk per ExportModel message; smaller when the message
+# size limit is small, so that each message with its envelope fits.
 EXPORT_CHUNK_BYTES = 1024 * 1024
+MESSAGE_ENVELOPE_BYTES = 1024
 
 
 class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
@@ -35,8 +37,12 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
         *,
         max_dataset_rows: int,
         max_import_bytes: int,
+        max_message_bytes: int,
     ) -> None:
         self._registry = registry
+        self._chunk_bytes = max(
+            1, min(EXPORT_CHUNK_BYTES, max_message_bytes - MESSAGE_ENVELOPE_BYTES)
+        )
         self._max_dataset_rows = max_dataset_rows
         self._max_import_bytes = max_import_bytes
 
@@ -184,7 +190,7 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
                 sha256=hashlib.sha256(data).hexdigest(),
             )
         )
-        for offset in range(0, len(data), EXPORT_CHUNK_BYTES):
+        for offset in range(0, len(data), self._chunk_bytes):
             yield kerve_pb2.ExportModelResponse(
-                chunk=data[offset : offset + EXPORT_CHUNK_BYTES]
+                chunk=data[offset : offset + self._chunk_bytes]
             )
