@@ -150,6 +150,11 @@ class _RunWatcher(keras.callbacks.Callback):  # type: ignore[misc]
     def on_train_batch_end(
         self, batch: int, logs: dict[str, float] | None = None
     ) -> None:
+        # Release the GIL between batches: the event loop that serves
+        # Predict then runs when it needs to, instead of waiting up to the
+        # interpreter's switch interval (5 ms by default) while this thread
+        # runs Keras's Python code.
+        time.sleep(0)
         if self._cancel.is_set():
             self.model.stop_training = True
             return
