@@ -20,24 +20,19 @@ from kerve_server.errors import (
     InvalidArgumentError,
     InvalidDataError,
     InvalidSpecError,
-    KerveError,
     ModelExistsError,
     ModelNotFoundError,
     ResourceExhaustedError,
-    TrainingCancelledError,
     TrainingFailedError,
     TrainingInProgressError,
-    UntrainedModelError,
 )
 from kerve_server.names import validate_model_name
 from kerve_server.scheduling import InferenceScheduler, Predictor
 from kerve_server.service import data as checks
 from kerve_server.service.datasets import (
-    ClassificationParams,
     InlineData,
     Subset,
     SyntheticDataset,
-    generate,
 )
 from kerve_server.service.entries import (
     ModelEntry,
@@ -48,22 +43,30 @@ from kerve_server.service.entries import (
     WatchEvent,
     utc_now,
 )
+from kerve_server.service.evaluation import (
+    EvaluationReport,
+    baseline_mean,
+    score_versions,
+)
 from kerve_server.service.lifecycle import State
+from kerve_server.service.notices import (
+    cancelled_error,
+    prediction_notice,
+    untrained_error,
+)
 from kerve_server.service.persistence import MetadataError, entry_metadata, load_entry
+from kerve_server.service.rows import check_training_rows, load_rows
 from kerve_server.service.training import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_EPOCHS,
-    MAX_BATCH_SIZE,
     TrainingData,
     TrainingOutcome,
     TrainingRequest,
     TrainingRun,
+    fit_options,
 )
 from kerve_server.specs import (
     MAX_SEED,
     CompileSpec,
     ModelSpec,
-    OptimizerSpec,
     parse_spec,
 )
 from kerve_server.store import DamagedModel, ModelStore, StoreError
@@ -102,29 +105,6 @@ class Prediction:
     meaningful: bool
     state: State
     notice: str
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Loss and metrics of one set of predictions."""
-
-    loss: float
-    metrics: dict[str, float]
-
-
-@dataclass(frozen=True)
-class EvaluationReport:
-    """Current, initial and baseline scores on the same rows."""
-
-    model: str
-    version: int
-    untrained: bool
-    state: State
-    current: Evaluation
-    initial: Evaluation
-    baseline: Evaluation
-    baseline_source: str
-    samples: int
 
 
 class ModelRegistry:
@@ -255,7 +235,7 @@ class ModelRegistry:
         """Run the model's current version on a batch.
 
         The scheduler may merge the batch with other requests for the same
-        model; the version reported is the one that computed the outputs.
+        model. The version reported is the one that computed the outputs.
 
         Raises:
             ModelNotFoundError: no model has that name.
@@ -275,7 +255,7 @@ class ModelRegistry:
             )
         batch = checks.check_inputs(name, entry.spec, inputs, field="inputs")
         if strict and not entry.serving.trained:
-            raise _untrained(entry.name, entry.serving.number)
+            raise untrained_error(entry.name, entry.serving.number)
 
         def resolve() -> tuple[Version, Predictor]:
             # Called once per batch: a model deleted meanwhile still resolves
@@ -287,7 +267,7 @@ class ModelRegistry:
             resolve, batch, model=name, key=entry
         )
         if strict and not version.trained:
-            raise _untrained(entry.name, version.number)
+            raise untrained_error(entry.name, version.number)
         finite = bool(np.isfinite(outputs).all())
         return Prediction(
             model=name,
@@ -296,7 +276,7 @@ class ModelRegistry:
             untrained=not version.trained,
             meaningful=version.trained and finite,
             state=entry.state,
-            notice=_notice(entry, version, outputs, finite),
+            notice=prediction_notice(entry, version, outputs, finite),
         )
 
     # Training ---------------------------------------------------------------
@@ -329,9 +309,11 @@ class ModelRegistry:
             )
         entry.training = True
         try:
-            options = self._fit_options(entry, request)
+            options = fit_options(
+                entry.name, entry.spec, request, max_epochs=self._limits.max_epochs
+            )
             rows = await self._training_rows(entry, request.data)
-            _check_training_rows(name, rows.x.shape[0], request.validation_split)
+            check_training_rows(name, rows.x.shape[0], request.validation_split)
         except BaseException:
             entry.training = False
             raise
@@ -407,7 +389,7 @@ class ModelRegistry:
         try:
             acquired = await self._acquire_slot(run)
             if not acquired or run.cancel_requested.is_set() or entry.deleted:
-                run.finish(_cancelled(entry.name))
+                run.finish(cancelled_error(entry.name))
                 return
             async with entry.lock:
                 await self._fit_and_publish(loop, entry, run, rows, options)
@@ -471,7 +453,7 @@ class ModelRegistry:
                 outcome.duration_seconds,
                 previous_state.value,
             )
-            run.finish(_cancelled(entry.name))
+            run.finish(cancelled_error(entry.name))
             return
         if outcome.failure is not None:
             entry.set_state(State.FAILED, failure_reason=outcome.failure)
@@ -497,7 +479,7 @@ class ModelRegistry:
             if not entry.deleted:
                 entry.set_state(previous_state, failure_reason=previous_reason)
                 self._notify(entry)
-            run.finish(_cancelled(entry.name))
+            run.finish(cancelled_error(entry.name))
             return
         now = utc_now()
         summary = TrainingSummary(
@@ -624,53 +606,10 @@ class ModelRegistry:
         if self._store is not None:
             await asyncio.to_thread(self._store.remove_archives, entry.name, keep)
 
-    def _fit_options(
-        self, entry: ModelEntry, request: TrainingRequest
-    ) -> engine.FitOptions:
-        epochs = DEFAULT_EPOCHS if request.epochs is None else request.epochs
-        batch_size = (
-            DEFAULT_BATCH_SIZE if request.batch_size is None else request.batch_size
-        )
-        violations = []
-        if not 1 <= epochs <= self._limits.max_epochs:
-            violations.append(
-                FieldViolation(
-                    "epochs",
-                    f"must be in [1, {self._limits.max_epochs:,}], received {epochs}",
-                )
-            )
-        if not 1 <= batch_size <= MAX_BATCH_SIZE:
-            violations.append(
-                FieldViolation(
-                    "batch_size",
-                    f"must be in [1, {MAX_BATCH_SIZE:,}], received {batch_size}",
-                )
-            )
-        split = request.validation_split
-        if not 0.0 <= split < 1.0:
-            violations.append(
-                FieldViolation(
-                    "validation_split", f"must be in [0, 1), received {split}"
-                )
-            )
-        if violations:
-            listed = "; ".join(f"{v.field} {v.description}" for v in violations)
-            raise InvalidDataError(
-                f"invalid training options for model {entry.name!r}: {listed}",
-                violations=violations,
-            )
-        return engine.FitOptions(
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_split=split,
-            shuffle=request.shuffle,
-            optimizer=_optimizer_for_run(entry.spec, request),
-        )
-
     async def _training_rows(
         self, entry: ModelEntry, source: InlineData | SyntheticDataset
     ) -> TrainingData:
-        x, y, _ = await self._rows(entry, source, Subset.TRAIN)
+        x, y, _ = await load_rows(entry.name, entry.spec, source, Subset.TRAIN)
         return TrainingData(x, y)
 
     # Evaluate ---------------------------------------------------------------
@@ -691,34 +630,21 @@ class ModelRegistry:
         serving, initial, state = entry.serving, entry.initial, entry.state
         if subset is Subset.DEFAULT and isinstance(source, SyntheticDataset):
             subset = Subset.TEST if source.test_fraction > 0 else Subset.ALL
-        x, y, train_y = await self._rows(entry, source, subset)
+        x, y, train_y = await load_rows(entry.name, entry.spec, source, subset)
         if x.shape[0] == 0:
             raise InvalidDataError(
                 f"model {name!r}: the evaluation data have no rows",
                 violations=[FieldViolation("x", "no rows")],
             )
-        if train_y is not None:
-            mean, source_name = checks.target_mean(entry.spec, train_y), "train_subset"
-        elif entry.last_training is not None:
-            mean, source_name = entry.last_training.target_mean, "last_training_run"
-        else:
-            mean, source_name = checks.target_mean(entry.spec, y), "evaluated_rows"
-        compile_spec = entry.spec.compile
-
-        def score_all() -> tuple[Evaluation, Evaluation, Evaluation]:
-            baseline = np.broadcast_to(mean, (x.shape[0], *entry.spec.output_shape))
-            scores = [
-                engine.score(compile_spec, y, predictions)
-                for predictions in (
-                    serving.compiled.predict(x),
-                    initial.compiled.predict(x),
-                    np.ascontiguousarray(baseline),
-                )
-            ]
-            current, first, constant = (Evaluation(*s) for s in scores)
-            return current, first, constant
-
-        current, first, constant = await asyncio.to_thread(score_all)
+        mean, source_name = baseline_mean(
+            entry.spec,
+            train_targets=train_y,
+            last_training=entry.last_training,
+            evaluated_targets=y,
+        )
+        current, first, constant = await asyncio.to_thread(
+            score_versions, entry.spec, serving, initial, x, y, mean
+        )
         logger.debug("evaluated model %s version %d", name, serving.number)
         return EvaluationReport(
             model=name,
@@ -968,43 +894,6 @@ class ModelRegistry:
 
     # Shared -----------------------------------------------------------------
 
-    async def _rows(
-        self,
-        entry: ModelEntry,
-        source: InlineData | SyntheticDataset,
-        subset: Subset,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Return validated float32 inputs, targets and train-subset targets."""
-        spec = entry.spec
-        if isinstance(source, InlineData):
-            x = checks.check_inputs(entry.name, spec, source.x, field="x")
-            y = checks.check_targets(entry.name, spec, source.y, x.shape[0])
-            return x, y, None
-        _check_dataset_fits(entry.name, spec, source)
-        generated = await asyncio.to_thread(generate, source, subset)
-        x = checks.check_inputs(entry.name, spec, generated.x, field="synthetic")
-        y = self._dataset_targets(entry, source, generated.y, x.shape[0])
-        train_y = (
-            self._dataset_targets(
-                entry, source, generated.train_y, len(generated.train_y)
-            )
-            if generated.train_y is not None
-            else None
-        )
-        return x, y, train_y
-
-    @staticmethod
-    def _dataset_targets(
-        entry: ModelEntry, source: SyntheticDataset, labels: np.ndarray, rows: int
-    ) -> np.ndarray:
-        if isinstance(source.params, ClassificationParams):
-            labels = checks.classification_targets(
-                entry.name, entry.spec, labels, source.params.n_classes
-            )
-        return checks.check_targets(
-            entry.name, entry.spec, labels, rows, field="synthetic"
-        )
-
     def _entry(self, name: str) -> ModelEntry:
         validate_model_name(name)
         entry = self._models.get(name)
@@ -1042,22 +931,6 @@ def _initial_model(spec: ModelSpec, seed: int) -> engine.CompiledModel:
     return engine.CompiledModel(spec, engine.initial_weights(spec, seed))
 
 
-def _optimizer_for_run(spec: ModelSpec, request: TrainingRequest) -> OptimizerSpec:
-    """Return the spec's optimizer with the request's overrides applied."""
-    base = spec.compile.optimizer
-    if request.optimizer_name is None and request.learning_rate is None:
-        return base
-    if request.optimizer_name not in (None, base.name):
-        # Another optimizer starts from its own default rate, not the spec's.
-        return OptimizerSpec(
-            name=request.optimizer_name, learning_rate=request.learning_rate
-        )
-    learning_rate = request.learning_rate
-    if learning_rate is None:
-        learning_rate = base.learning_rate
-    return OptimizerSpec(name=base.name, learning_rate=learning_rate)
-
-
 def _imported_models(
     spec: ModelSpec, weights: list[np.ndarray], seed: int, trained: bool
 ) -> tuple[engine.CompiledModel, engine.CompiledModel]:
@@ -1078,67 +951,3 @@ def _offer(queue: asyncio.Queue[WatchEvent], event: WatchEvent) -> None:
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(event)
-
-
-def _check_dataset_fits(name: str, spec: ModelSpec, source: SyntheticDataset) -> None:
-    features = source.params.n_features
-    if tuple(spec.input_shape) != (features,):
-        message = (
-            f"model {name!r} expects input shape {tuple(spec.input_shape)}, but "
-            f"{source.generator} with n_features={features} makes rows of shape "
-            f"({features},); set n_features to match the model"
-        )
-        raise InvalidDataError(
-            message, violations=[FieldViolation("synthetic.n_features", message)]
-        )
-
-
-def _check_training_rows(name: str, rows: int, validation_split: float) -> None:
-    fit_rows = rows - int(rows * validation_split)
-    if rows == 0 or fit_rows < 1:
-        raise InvalidDataError(
-            f"model {name!r}: no rows to train on (received {rows} rows with "
-            f"validation_split {validation_split}); send at least one row",
-            violations=[FieldViolation("x", "no training rows")],
-        )
-
-
-def _untrained(name: str, version: int) -> UntrainedModelError:
-    return UntrainedModelError(
-        f"model {name!r} version {version} has untrained initial weights, and "
-        "the request is strict; train the model first or send strict=false to "
-        "receive flagged output"
-    )
-
-
-def _cancelled(name: str) -> KerveError:
-    return TrainingCancelledError(
-        f"training of model {name!r} was cancelled; the model keeps its "
-        "previous state and version"
-    )
-
-
-def _notice(
-    entry: ModelEntry, version: Version, outputs: np.ndarray, finite: bool
-) -> str:
-    if not version.trained:
-        training = (
-            " A training run is in progress." if entry.state is State.TRAINING else ""
-        )
-        return (
-            f"UNTRAINED: model {entry.name!r} version {version.number} has its "
-            "initial weights, so these outputs say nothing about any data. "
-            f"Train the model before using them.{training}"
-        )
-    if not finite:
-        bad = int((~np.isfinite(outputs)).sum())
-        return (
-            f"NOT MEANINGFUL: model {entry.name!r} version {version.number} is "
-            f"trained, but {bad} output value(s) are NaN or Inf."
-        )
-    notice = f"Model {entry.name!r} version {version.number} is trained."
-    if entry.state is State.TRAINING:
-        notice += " A newer training run is in progress."
-    elif entry.state is State.FAILED:
-        notice += " Its last training run failed; this is the version before it."
-    return notice

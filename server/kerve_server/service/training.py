@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kerve_server.engine import EpochReport
-from kerve_server.errors import KerveError
+from kerve_server.engine import EpochReport, FitOptions
+from kerve_server.errors import FieldViolation, InvalidDataError, KerveError
 from kerve_server.service.datasets import InlineData, SyntheticDataset
 from kerve_server.service.entries import ModelSnapshot, TrainingSummary
-from kerve_server.specs import OptimizerName
+from kerve_server.specs import ModelSpec, OptimizerName, OptimizerSpec
 
 DEFAULT_EPOCHS = 1
 DEFAULT_BATCH_SIZE = 32
@@ -104,3 +104,67 @@ class TrainingRun:
         finally:
             if queue in self._subscribers:
                 self._subscribers.remove(queue)
+
+
+def fit_options(
+    name: str, spec: ModelSpec, request: TrainingRequest, *, max_epochs: int
+) -> FitOptions:
+    """Return the Keras fit arguments of a request, defaults filled in.
+
+    Raises:
+        InvalidDataError: epochs, batch size or validation split is out of
+            range; the message lists each one.
+    """
+    epochs = DEFAULT_EPOCHS if request.epochs is None else request.epochs
+    batch_size = (
+        DEFAULT_BATCH_SIZE if request.batch_size is None else request.batch_size
+    )
+    violations = []
+    if not 1 <= epochs <= max_epochs:
+        violations.append(
+            FieldViolation(
+                "epochs",
+                f"must be in [1, {max_epochs:,}], received {epochs}",
+            )
+        )
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        violations.append(
+            FieldViolation(
+                "batch_size",
+                f"must be in [1, {MAX_BATCH_SIZE:,}], received {batch_size}",
+            )
+        )
+    split = request.validation_split
+    if not 0.0 <= split < 1.0:
+        violations.append(
+            FieldViolation("validation_split", f"must be in [0, 1), received {split}")
+        )
+    if violations:
+        listed = "; ".join(f"{v.field} {v.description}" for v in violations)
+        raise InvalidDataError(
+            f"invalid training options for model {name!r}: {listed}",
+            violations=violations,
+        )
+    return FitOptions(
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=split,
+        shuffle=request.shuffle,
+        optimizer=optimizer_for_run(spec, request),
+    )
+
+
+def optimizer_for_run(spec: ModelSpec, request: TrainingRequest) -> OptimizerSpec:
+    """Return the spec's optimizer with the request's overrides applied."""
+    base = spec.compile.optimizer
+    if request.optimizer_name is None and request.learning_rate is None:
+        return base
+    if request.optimizer_name not in (None, base.name):
+        # Another optimizer starts from its own default rate, not the spec's.
+        return OptimizerSpec(
+            name=request.optimizer_name, learning_rate=request.learning_rate
+        )
+    learning_rate = request.learning_rate
+    if learning_rate is None:
+        learning_rate = base.learning_rate
+    return OptimizerSpec(name=base.name, learning_rate=learning_rate)

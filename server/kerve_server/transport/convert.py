@@ -26,8 +26,9 @@ from kerve_server.service.datasets import (
     parse_dataset,
 )
 from kerve_server.service.entries import ModelSnapshot, TrainingSummary, WatchEvent
+from kerve_server.service.evaluation import Evaluation, EvaluationReport
 from kerve_server.service.lifecycle import State
-from kerve_server.service.registry import Evaluation, EvaluationReport, Prediction
+from kerve_server.service.registry import Prediction
 from kerve_server.service.training import TrainingRequest
 from kerve_server.specs import (
     CompileSpec,
