@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kerve_server import engine
+from kerve_server import engine, metrics
 from kerve_server.errors import (
     FailedPreconditionError,
     FieldViolation,
@@ -172,6 +172,7 @@ class ModelRegistry:
         finally:
             self._creating.discard(name)
         self._models[name] = entry
+        metrics.MODELS.set(len(self._models))
         logger.info(
             "created model %s: %d parameters, state %s, version 1",
             name,
@@ -212,6 +213,7 @@ class ModelRegistry:
         """
         entry = self._entry(name)
         del self._models[name]
+        metrics.MODELS.set(len(self._models))
         entry.deleted = True
         run = self._runs.get(name)
         if run is not None:
@@ -263,12 +265,15 @@ class ModelRegistry:
             version = entry.serving
             return version, version.compiled
 
-        outputs, version = await self._scheduler.run(
-            resolve, batch, model=name, key=entry
-        )
+        with metrics.PREDICT_SECONDS.time():
+            outputs, version = await self._scheduler.run(
+                resolve, batch, model=name, key=entry
+            )
         if strict and not version.trained:
             raise untrained_error(entry.name, version.number)
         finite = bool(np.isfinite(outputs).all())
+        metrics.PREDICTIONS.labels(untrained=str(not version.trained).lower()).inc()
+        metrics.PREDICTED_ROWS.inc(batch.shape[0])
         return Prediction(
             model=name,
             outputs=outputs,
@@ -370,11 +375,13 @@ class ModelRegistry:
                 if run.cancel_requested.is_set():
                     return False
             self._slots_in_use += 1
+            metrics.TRAINING_NOW.set(self._slots_in_use)
             return True
 
     async def _release_slot(self) -> None:
         async with self._slot_released:
             self._slots_in_use -= 1
+            metrics.TRAINING_NOW.set(self._slots_in_use)
             self._slot_released.notify_all()
 
     async def _run(
@@ -402,6 +409,7 @@ class ModelRegistry:
                 entry.set_state(State.FAILED, failure_reason=reason)
             run.finish(TrainingFailedError(f"model {entry.name!r}: {reason}"))
         finally:
+            metrics.TRAINING_RUNS.labels(outcome=run.outcome).inc()
             entry.training = False
             if self._runs.get(entry.name) is run:
                 del self._runs[entry.name]

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from kerve_server.engine import EpochReport, FitOptions
-from kerve_server.errors import FieldViolation, InvalidDataError, KerveError
+from kerve_server.errors import (
+    FieldViolation,
+    InvalidDataError,
+    KerveError,
+    TrainingCancelledError,
+)
 from kerve_server.service.datasets import InlineData, SyntheticDataset
 from kerve_server.service.entries import ModelSnapshot, TrainingSummary
 from kerve_server.specs import ModelSpec, OptimizerName, OptimizerSpec
@@ -75,6 +80,17 @@ class TrainingRun:
         self._final = final
         for queue in self._subscribers:
             queue.put_nowait(final)
+
+    @property
+    def outcome(self) -> str:
+        """How the run ended: published, failed, cancelled, or running."""
+        if isinstance(self._final, TrainingOutcome):
+            return "published"
+        if isinstance(self._final, TrainingCancelledError):
+            return "cancelled"
+        if isinstance(self._final, KerveError):
+            return "failed"
+        return "running"
 
     def cancel(self) -> None:
         """Ask the run to stop after the batch that is running."""

@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from kerve.v1 import kerve_pb2
+from kerve_server.metrics import serve_metrics
 from kerve_server.service.registry import Limits, ModelRegistry
 from kerve_server.settings import Settings
 from kerve_server.store import ModelStore
@@ -70,6 +71,7 @@ class KerveServer:
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
         )
         self.port = 0
+        self.metrics_port = 0
 
     async def start(self) -> int:
         """Load the store, bind the port, start serving; return the port."""
@@ -84,6 +86,9 @@ class KerveServer:
             raise OSError(f"could not listen on {address}; is the port in use?")
         warn_if_exposed(self.settings.host, authenticated=self.authenticated)
         await self._server.start()
+        self.metrics_port = serve_metrics(
+            self.settings.host, self.settings.metrics_port
+        )
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         logger.info(
