@@ -197,6 +197,23 @@ def _read_spec_file(path: Path) -> kerve_pb2.ModelSpec:
         _fail(f"{path}: {error}")
 
 
+# Compile options shared by create and import.
+OptimizerOption = Annotated[
+    str | None,
+    typer.Option(help="Optimizer name: adam, sgd or rmsprop. Default: adam."),
+]
+LearningRateOption = Annotated[
+    float | None,
+    typer.Option(help="Learning rate. Default: the optimizer's Keras default."),
+]
+LossOption = Annotated[
+    str | None, typer.Option(help="Loss name, such as mse or mae. Default: mse.")
+]
+MetricOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Add a metric, such as mae or accuracy. Repeatable."),
+]
+
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")
 ]
@@ -227,21 +244,10 @@ def create(
             ),
         ),
     ] = None,
-    optimizer: Annotated[
-        str | None,
-        typer.Option(help="Optimizer name: adam, sgd or rmsprop. Default: adam."),
-    ] = None,
-    learning_rate: Annotated[
-        float | None,
-        typer.Option(help="Learning rate. Default: the optimizer's Keras default."),
-    ] = None,
-    loss: Annotated[
-        str | None, typer.Option(help="Loss name, such as mse or mae. Default: mse.")
-    ] = None,
-    metric: Annotated[
-        list[str] | None,
-        typer.Option(help="Add a metric, such as mae or accuracy. Repeatable."),
-    ] = None,
+    optimizer: OptimizerOption = None,
+    learning_rate: LearningRateOption = None,
+    loss: LossOption = None,
+    metric: MetricOption = None,
     seed: Annotated[
         int | None,
         typer.Option(help="Seed of the initial weights. Default: a random seed."),
@@ -994,21 +1000,10 @@ def import_archive(
             )
         ),
     ] = None,
-    optimizer: Annotated[
-        str | None,
-        typer.Option(help="Optimizer name: adam, sgd or rmsprop. Default: adam."),
-    ] = None,
-    learning_rate: Annotated[
-        float | None,
-        typer.Option(help="Learning rate. Default: the optimizer's Keras default."),
-    ] = None,
-    loss: Annotated[
-        str | None, typer.Option(help="Loss name, such as mse or mae. Default: mse.")
-    ] = None,
-    metric: Annotated[
-        list[str] | None,
-        typer.Option(help="Add a metric, such as mae or accuracy. Repeatable."),
-    ] = None,
+    optimizer: OptimizerOption = None,
+    learning_rate: LearningRateOption = None,
+    loss: LossOption = None,
+    metric: MetricOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Create a model from a .keras archive.
