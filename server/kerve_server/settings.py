@@ -184,7 +184,7 @@ class Settings(BaseSettings):
         ),
     )
     max_queued_requests: int = Field(
-        default=1024,
+        default=256,
         ge=1,
         description=(
             "Maximum Predict requests per model that wait while the model's "

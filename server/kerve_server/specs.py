@@ -91,6 +91,10 @@ MAX_LAYERS = 64
 MAX_UNITS = 65_536
 MAX_SEED = 2**31 - 1
 MAX_LEARNING_RATE = 10.0
+# Floats in one input row and in the widest activation of one row: 16 Mi
+# floats is 64 MiB, the default message limit, so a larger row could never
+# be sent, and building the model would allocate gigabytes.
+MAX_ROW_VALUES = 16 * 1024 * 1024
 # Initializer parameters beyond this magnitude overflow float32 arithmetic.
 MAX_INITIALIZER_MAGNITUDE = 1e6
 
@@ -189,6 +193,32 @@ class ModelSpec(_Spec):
     layers: list[LayerSpec] = Field(min_length=1, max_length=MAX_LAYERS)
     compile: CompileSpec = CompileSpec()
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> ModelSpec:
+        row_values = math.prod(self.input_shape)
+        if row_values > MAX_ROW_VALUES:
+            raise ValueError(
+                f"input_shape {list(self.input_shape)} has {row_values:,} values "
+                f"per row, more than the limit of {MAX_ROW_VALUES:,}"
+            )
+        if self.largest_activation > MAX_ROW_VALUES:
+            raise ValueError(
+                f"a layer output has {self.largest_activation:,} values per row, "
+                f"more than the limit of {MAX_ROW_VALUES:,}; use fewer units"
+            )
+        units = self.layers[-1].units
+        loss = self.compile.loss
+        if units < 2 and loss in {
+            "categorical_crossentropy",
+            "sparse_categorical_crossentropy",
+        }:
+            raise ValueError(
+                f"loss {loss!r} needs a last layer with at least 2 units, one "
+                f"per class, received {units} unit; use binary_crossentropy "
+                "with 1 sigmoid unit for two classes"
+            )
+        return self
 
     @property
     def output_shape(self) -> tuple[int, ...]:

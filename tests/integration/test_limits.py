@@ -92,3 +92,16 @@ def test_export_larger_than_message_limit(limited: ServerProcess) -> None:
 
     assert len(archive) > MAX_MESSAGE
     assert reimported.parameter_count == 500 * 600 + 600
+
+
+def test_outputs_over_message_limit_rejected(limited: ServerProcess) -> None:
+    spec = kerve.ModelSpec(input_shape=(4,), layers=[kerve.Dense(4096)], seed=0)
+    with kerve.Client(limited.address, timeout=30) as client:
+        client.create_model("wide-outputs", spec)
+        with pytest.raises(kerve.ResourceExhaustedError) as caught:
+            client.predict("wide-outputs", np.zeros((100, 4)), warn=False)
+        fits = client.predict("wide-outputs", np.zeros((50, 4)), warn=False)
+
+    assert "the outputs of 100 rows need about" in caught.value.message
+    assert "send at most 63 rows per request" in caught.value.message
+    assert fits.outputs.shape == (50, 4096)

@@ -130,10 +130,18 @@ def test_damaged_entries_are_skipped(
         outputs = client.predict("healthy", ROWS, warn=False).outputs
         with pytest.raises(kerve.NotFoundError):
             client.get_model("bad-archive")
+        with pytest.raises(kerve.AlreadyExistsError) as taken:
+            client.create_model("bad-metadata", SPEC)
+        kept_for_inspection = metadata.exists()
+        client.delete_model("bad-metadata")
+        recreated = client.create_model("bad-metadata", SPEC)
     log = second.log()
 
     assert names == ["healthy"]
     np.testing.assert_allclose(outputs, expected, atol=1e-6)
+    assert "exists in the store but could not be loaded" in taken.value.message
+    assert kept_for_inspection
+    assert recreated.version == 1
     assert "skipping model bad-archive" in log
     assert "is damaged: its SHA-256 is" in log
     assert "skipping model bad-metadata" in log
@@ -142,7 +150,6 @@ def test_damaged_entries_are_skipped(
     assert not (models / "healthy" / ".tmp-leftover").exists()
     # Damaged folders stay for a person to inspect.
     assert archive.exists()
-    assert metadata.exists()
 
 
 def test_old_versions_are_pruned(

@@ -174,6 +174,10 @@ TRAIN_CASES = {
         {"inline": _inline(np.zeros((8, 3)), np.full((8, 1), np.nan))},
         "y contains 8 non-finite value(s)",
     ),
+    "split-leaves-nothing": (
+        {"inline": _inline(np.zeros((1, 3)), np.zeros((1, 1))), "validation_split": 0.5},
+        "validation_split 0.5 of 1 rows leaves 1 rows to fit and 0 to validate",
+    ),
     "epochs-zero": ({"inline": GOOD_DATA, "epochs": 0}, "epochs must be in [1, 50], received 0"),
     "epochs-over": ({"inline": GOOD_DATA, "epochs": 51}, "epochs must be in [1, 50], received 51"),
     "batch-negative": ({"inline": GOOD_DATA, "batch_size": -1}, "batch_size must be in [1,"),
@@ -297,6 +301,10 @@ def test_spec_rejected(strict_server: ServerProcess, case: str) -> None:
         ({"metrics": ["auc"]}, "compile.metrics[0]"),
         ({"optimizer": {"name": "adam", "learning_rate": -1}}, "learning_rate"),
         ({"loss": "mse", "metrics": ["accuracy"]}, "needs a classification loss"),
+        (
+            {"loss": "categorical_crossentropy"},
+            "needs a last layer with at least 2 units",
+        ),
     ],
 )
 def test_compile_settings_rejected(
@@ -317,7 +325,9 @@ def test_compile_settings_rejected(
     assert expected in caught.value.message
 
 
-@pytest.mark.parametrize("shape", [[], [0], [10**7], [1, 1, 1, 1, 1]])
+@pytest.mark.parametrize(
+    "shape", [[], [0], [10**7], [1, 1, 1, 1, 1], [1000, 1000, 1000, 1000]]
+)
 def test_input_shape_rejected(strict_server: ServerProcess, shape: list[int]) -> None:
     document = {"input_shape": shape, "layers": [{"dense": {"units": 1}}]}
 
@@ -343,3 +353,53 @@ def test_parameter_budget_rejected(strict_server: ServerProcess) -> None:
         caught.value.message
     )
     assert "--max-parameters" in caught.value.message
+
+
+def test_strict_rejects_non_finite_outputs(strict_server: ServerProcess) -> None:
+    overflowing = {
+        "input_shape": [2],
+        "layers": [
+            {
+                "dense": {
+                    "units": 4,
+                    "kernel_initializer": {
+                        "name": "constant",
+                        "params": {"value": 1e6},
+                    },
+                }
+            },
+            {
+                "dense": {
+                    "units": 1,
+                    "kernel_initializer": {
+                        "name": "constant",
+                        "params": {"value": 1e6},
+                    },
+                }
+            },
+        ],
+    }
+    rows = np.full((2, 2), 1e30, np.float32)
+    with kerve.Client(strict_server.address, warn_untrained=False) as client:
+        client.create_model("overflow", overflowing)
+        archive = client.export_model("overflow")
+        client.import_model("overflow-trained", archive, state=kerve.State.TRAINED)
+        lenient = client.predict("overflow-trained", rows)
+        with pytest.raises(kerve.FailedPreconditionError) as caught:
+            client.predict("overflow-trained", rows, strict=True)
+
+    assert lenient.untrained is False
+    assert lenient.meaningful is False
+    assert "NOT MEANINGFUL" in lenient.notice
+    assert (
+        "NaN or Inf output value(s), and the request is strict" in caught.value.message
+    )
+
+
+def test_single_sample_dataset_trains(strict_server: ServerProcess) -> None:
+    dataset = kerve.Regression(n_samples=1, n_features=3, random_state=0)
+    with kerve.Client(strict_server.address, warn_untrained=False) as client:
+        client.create_model("one-sample", SPEC)
+        result = client.train("one-sample", dataset=dataset, epochs=1)
+
+    assert result.summary.samples == 1

@@ -39,6 +39,8 @@ INITIALIZER_NAMES = {
 }
 INITIALIZER_PARAMETERS = ("minval", "maxval", "mean", "stddev", "value")
 ALLOWED_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
+# A Sequential config of 64 Dense layers takes a few tens of kilobytes.
+MAX_CONFIG_BYTES = 1024 * 1024
 # Layer settings that must be absent, because Kerve's specs cannot express
 # them and Keras would otherwise build something the spec does not describe.
 MUST_BE_EMPTY = (
@@ -127,6 +129,15 @@ def spec_document_from_archive(
             )
         if not {"config.json", "model.weights.h5"} <= names:
             raise ArchiveError("the archive lacks config.json or model.weights.h5")
+        for member in members:
+            if (
+                member.filename != "model.weights.h5"
+                and member.file_size > MAX_CONFIG_BYTES
+            ):
+                raise ArchiveError(
+                    f"{member.filename} unpacks to {member.file_size:,} bytes, more "
+                    f"than the limit of {MAX_CONFIG_BYTES:,} for a config file"
+                )
         unpacked = sum(member.file_size for member in members)
         if unpacked > max_unpacked_bytes:
             raise ArchiveError(

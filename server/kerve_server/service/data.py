@@ -47,7 +47,9 @@ def check_inputs(
             f"model {model!r} expects inputs of shape {batch_shape(spec)}, "
             f"received {_shape(received)}",
         )
-    converted = inputs.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):
+        # Values beyond float32's range become Inf, which the check rejects.
+        converted = inputs.astype(np.float32, copy=False)
     _check_finite(model, converted, field)
     return converted
 
@@ -84,7 +86,8 @@ def check_targets(
             f"for loss {spec.compile.loss!r}, so y must have shape "
             f"{_shape(expected)}, received {_shape(tuple(targets.shape))}",
         )
-    converted = targets.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):
+        converted = targets.astype(np.float32, copy=False)
     _check_finite(model, converted, field, error=InvalidDataError)
     if spec.compile.loss in {"binary_crossentropy", "categorical_crossentropy"}:
         low, high = float(converted.min()), float(converted.max())

@@ -255,7 +255,13 @@ def _make(dataset: SyntheticDataset) -> tuple[np.ndarray, np.ndarray]:
             bias=params.bias,
             random_state=dataset.random_state,
         )
-        return x.astype(np.float32), y.astype(np.float32)
+        # scikit-learn squeezes y, so one sample gives a 0-d array.
+        shape = (
+            (params.n_samples,)
+            if params.n_targets == 1
+            else (params.n_samples, params.n_targets)
+        )
+        return x.astype(np.float32), np.reshape(y, shape).astype(np.float32)
     x, y = make_classification(
         n_samples=params.n_samples,
         n_features=params.n_features,

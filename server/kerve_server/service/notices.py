@@ -49,6 +49,25 @@ def untrained_error(name: str, version: int) -> UntrainedModelError:
     )
 
 
+def non_finite_error(
+    name: str, version: int, outputs: np.ndarray
+) -> UntrainedModelError:
+    """Return the error of a strict Predict whose outputs are NaN or Inf."""
+    bad = int((~np.isfinite(outputs)).sum())
+    return UntrainedModelError(
+        f"model {name!r} version {version} produced {bad} NaN or Inf output "
+        "value(s), and the request is strict; check the inputs' scale or "
+        "retrain the model"
+    )
+
+
+def deleted_error(name: str) -> KerveError:
+    """Return the error that ends the Train stream of a deleted model."""
+    return TrainingCancelledError(
+        f"training of model {name!r} stopped because the model was deleted"
+    )
+
+
 def cancelled_error(name: str) -> KerveError:
     """Return the error that ends the Train stream of a cancelled run."""
     return TrainingCancelledError(

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import math
 import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,8 @@ from kerve_server.service.evaluation import (
 from kerve_server.service.lifecycle import State
 from kerve_server.service.notices import (
     cancelled_error,
+    deleted_error,
+    non_finite_error,
     prediction_notice,
     untrained_error,
 )
@@ -73,6 +76,9 @@ from kerve_server.store import DamagedModel, ModelStore, StoreError
 
 logger = logging.getLogger(__name__)
 
+# Bytes of a PredictResponse besides its output values, an upper estimate.
+RESPONSE_ENVELOPE_BYTES = 4096
+
 # Events a slow watcher may fall behind before it loses the oldest.
 WATCH_QUEUE_SIZE = 1000
 
@@ -89,8 +95,9 @@ class Limits:
     inference_threads: int = 2
     keep_versions: int = 3
     max_import_bytes: int = 256 * 1024 * 1024
+    max_message_bytes: int = 64 * 1024 * 1024
     max_merged_batch_rows: int = 4096
-    max_queued_requests: int = 1024
+    max_queued_requests: int = 256
     tensorflow_threads: int = 1
 
 
@@ -120,6 +127,9 @@ class ModelRegistry:
         self._models: dict[str, ModelEntry] = {}
         self._creating: set[str] = set()
         self._deleting: set[str] = set()
+        # Store folders that failed to load, by name, with the reason. Their
+        # names stay taken until DeleteModel removes the folder.
+        self._damaged: dict[str, str] = {}
         self._runs: dict[str, TrainingRun] = {}
         # Before the first TensorFlow operation, which fixes TensorFlow's
         # thread pools for the life of the process.
@@ -211,6 +221,10 @@ class ModelRegistry:
         Raises:
             ModelNotFoundError: no model has that name.
         """
+        validate_model_name(name)
+        if name not in self._models and name in self._damaged:
+            await self._delete_damaged(name)
+            return
         entry = self._entry(name)
         del self._models[name]
         metrics.MODELS.set(len(self._models))
@@ -256,6 +270,7 @@ class ModelRegistry:
                 violations=[FieldViolation("inputs", "too many rows")],
             )
         batch = checks.check_inputs(name, entry.spec, inputs, field="inputs")
+        self._check_output_size(name, entry.spec, rows)
         if strict and not entry.serving.trained:
             raise untrained_error(entry.name, entry.serving.number)
 
@@ -272,6 +287,8 @@ class ModelRegistry:
         if strict and not version.trained:
             raise untrained_error(entry.name, version.number)
         finite = bool(np.isfinite(outputs).all())
+        if strict and not finite:
+            raise non_finite_error(entry.name, version.number, outputs)
         metrics.PREDICTIONS.labels(untrained=str(not version.trained).lower()).inc()
         metrics.PREDICTED_ROWS.inc(batch.shape[0])
         return Prediction(
@@ -452,9 +469,12 @@ class ModelRegistry:
         )
         outcome = await loop.run_in_executor(self._training_executor, fit)
         if outcome.cancelled or entry.deleted:
-            if not entry.deleted:
-                entry.set_state(previous_state, failure_reason=previous_reason)
-                self._notify(entry)
+            if entry.deleted:
+                logger.info("model %s: training stopped by its deletion", entry.name)
+                run.finish(deleted_error(entry.name))
+                return
+            entry.set_state(previous_state, failure_reason=previous_reason)
+            self._notify(entry)
             logger.info(
                 "model %s: training cancelled after %.1f s; state back to %s",
                 entry.name,
@@ -556,6 +576,7 @@ class ModelRegistry:
         loaded = 0
         for item in found:
             if isinstance(item, DamagedModel):
+                self._damaged[item.name] = item.reason
                 logger.error(
                     "skipping model %s in %s: %s", item.name, item.folder, item.reason
                 )
@@ -563,6 +584,7 @@ class ModelRegistry:
             try:
                 entry = await asyncio.to_thread(load_entry, store, item)
             except (MetadataError, StoreError, engine.ArchiveError) as exc:
+                self._damaged[item.name] = str(exc)
                 logger.error("skipping model %s in %s: %s", item.name, item.folder, exc)
                 continue
             self._models[entry.name] = entry
@@ -890,6 +912,12 @@ class ModelRegistry:
             raise ModelNotFoundError(f"model {name!r} version {number} is not kept")
         return entry.snapshot(), record, data
 
+    async def _delete_damaged(self, name: str) -> None:
+        reason = self._damaged.pop(name)
+        if self._store is not None:
+            await asyncio.to_thread(self._store.delete, name)
+        logger.info("deleted the damaged store folder of model %s (%s)", name, reason)
+
     def _check_name_free(self, name: str) -> None:
         if name in self._models or name in self._creating:
             raise ModelExistsError(
@@ -898,6 +926,12 @@ class ModelRegistry:
         if name in self._deleting:
             raise ModelExistsError(
                 f"model {name!r} is being deleted; retry when the delete returns"
+            )
+        if name in self._damaged:
+            raise ModelExistsError(
+                f"model {name!r} exists in the store but could not be loaded "
+                f"({self._damaged[name]}); DeleteModel removes its folder, or "
+                "repair it and restart the server"
             )
 
     # Shared -----------------------------------------------------------------
@@ -914,6 +948,23 @@ class ModelRegistry:
         return ModelNotFoundError(
             f"model {name!r} not found; ListModels shows the models that exist"
         )
+
+    def _check_output_size(self, name: str, spec: ModelSpec, rows: int) -> None:
+        """Reject a batch whose outputs could not fit in one response message."""
+        size = rows * math.prod(spec.output_shape) * 4 + RESPONSE_ENVELOPE_BYTES
+        limit = self._limits.max_message_bytes
+        if size > limit:
+            most = max(
+                1,
+                (limit - RESPONSE_ENVELOPE_BYTES) // (math.prod(spec.output_shape) * 4),
+            )
+            raise ResourceExhaustedError(
+                f"model {name!r}: the outputs of {rows:,} rows need about "
+                f"{size:,} bytes, more than the message limit of {limit:,}; send "
+                f"at most {most:,} rows per request (the client's "
+                "max_rows_per_request) or raise --max-message-bytes",
+                violations=[FieldViolation("inputs", "outputs too large")],
+            )
 
     def _check_budget(self, name: str, spec: ModelSpec) -> None:
         count = spec.parameter_count

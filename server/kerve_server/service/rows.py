@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import numpy as np
 
@@ -78,11 +79,27 @@ def check_dataset_fits(name: str, spec: ModelSpec, source: SyntheticDataset) -> 
 
 
 def check_training_rows(name: str, rows: int, validation_split: float) -> None:
-    """Raise InvalidDataError if no row is left to fit after validation."""
-    fit_rows = rows - int(rows * validation_split)
-    if rows == 0 or fit_rows < 1:
+    """Raise InvalidDataError unless Keras can split the rows as requested.
+
+    Keras 3 keeps the first ``ceil(rows * (1 - validation_split))`` rows for
+    fitting and needs at least one row on each side of the split.
+    """
+    if rows == 0:
         raise InvalidDataError(
-            f"model {name!r}: no rows to train on (received {rows} rows with "
-            f"validation_split {validation_split}); send at least one row",
+            f"model {name!r}: no rows to train on (received 0 rows); send at "
+            "least one row",
             violations=[FieldViolation("x", "no training rows")],
+        )
+    if validation_split == 0:
+        return
+    fit_rows = math.ceil(rows * (1.0 - validation_split))
+    if fit_rows == 0 or fit_rows == rows:
+        message = (
+            f"model {name!r}: validation_split {validation_split} of {rows} rows "
+            f"leaves {fit_rows} rows to fit and {rows - fit_rows} to validate; "
+            "each side needs at least one row, so send more rows or change "
+            "validation_split"
+        )
+        raise InvalidDataError(
+            message, violations=[FieldViolation("validation_split", message)]
         )

@@ -178,8 +178,8 @@ def data_from_proto(
     kind = request.WhichOneof("data")
     if kind == "inline":
         return InlineData(
-            x=decode_tensor(request.inline.x, field="inline.x"),
-            y=decode_tensor(request.inline.y, field="inline.y"),
+            x=decode_tensor(request.inline.x, field="inline.x", model=request.name),
+            y=decode_tensor(request.inline.y, field="inline.y", model=request.name),
         )
     if kind == "synthetic":
         synthetic = request.synthetic

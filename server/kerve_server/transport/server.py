@@ -39,6 +39,7 @@ class KerveServer:
                 max_concurrent_training=settings.max_concurrent_training,
                 keep_versions=settings.keep_versions,
                 max_import_bytes=settings.max_import_bytes,
+                max_message_bytes=settings.max_message_bytes,
                 max_merged_batch_rows=settings.max_merged_batch_rows,
                 max_queued_requests=settings.max_queued_requests,
                 tensorflow_threads=settings.tensorflow_threads,

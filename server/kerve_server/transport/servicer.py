@@ -80,7 +80,7 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
         self, request: kerve_pb2.PredictRequest, context: Context
     ) -> kerve_pb2.PredictResponse:
         self._registry.require(request.name)
-        inputs = decode_tensor(request.inputs, field="inputs")
+        inputs = decode_tensor(request.inputs, field="inputs", model=request.name)
         prediction = await self._registry.predict(
             request.name, inputs, strict=request.strict
         )

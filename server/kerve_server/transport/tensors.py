@@ -20,13 +20,25 @@ DTYPES: dict[str, np.dtype[np.generic]] = {
 MAX_RANK = 8
 
 
-def decode_tensor(tensor: kerve_pb2.Tensor, *, field: str) -> np.ndarray:
+def decode_tensor(
+    tensor: kerve_pb2.Tensor, *, field: str, model: str | None = None
+) -> np.ndarray:
     """Return the array that ``tensor`` describes, without copying its bytes.
 
     Raises:
         InvalidTensorError: the tensor is missing, its dtype is unsupported,
-            or its shape and byte length disagree.
+            or its shape and byte length disagree. The message starts with
+            the model's name when ``model`` is given.
     """
+    try:
+        return _decode(tensor, field)
+    except InvalidTensorError as error:
+        if model is None:
+            raise
+        raise _invalid(field, f"model {model!r}: {error.message}") from None
+
+
+def _decode(tensor: kerve_pb2.Tensor, field: str) -> np.ndarray:
     if not tensor.dtype and not tensor.shape and not tensor.data:
         raise _invalid(
             field, f"{field} is missing; send a tensor with shape, dtype and data"
