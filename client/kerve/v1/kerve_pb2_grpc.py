@@ -163,7 +163,8 @@ class ModelsServicer:
 
     def CancelTraining(self, request, context):
         """Stops the model's training run after the batch that is running. The
-        model keeps its previous state and version.
+        model then returns to its previous state and version; the Model in the
+        response is the model when the request arrived, usually still TRAINING.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

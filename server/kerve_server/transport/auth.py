@@ -119,7 +119,9 @@ class TokenInterceptor(_Interceptor):
         )
         if decision is None:
             return handler
-        logger.info(
+        # DEBUG, not INFO: a client retrying with a bad token must not
+        # flood the log.
+        logger.debug(
             "rejected %s with %s",
             handler_call_details.method,
             decision.code.name,
