@@ -31,6 +31,8 @@ def validate_model_name(name: str) -> str:
         return name
     shown = ascii(name) if len(name) <= 80 else f"{name[:80]!a}..."
     message = f"invalid model name {shown}: expected {NAME_RULE}"
+    if len(name) > MAX_NAME_LENGTH:
+        message += f", received {len(name)} characters"
     raise InvalidNameError(
         message, violations=[FieldViolation("name", f"expected {NAME_RULE}")]
     )

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
         default_factory=lambda: default_data_dir(),
         description=(
             "Folder of the model store; models are saved there and loaded "
-            "from it at start."
+            "from it at start. Default: $XDG_DATA_HOME/kerve, else "
+            "~/.local/share/kerve."
         ),
     )
     keep_versions: int = Field(
