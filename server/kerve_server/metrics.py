@@ -35,6 +35,8 @@ def serve_metrics(host: str, port: int) -> int:
     """
     if port == 0:
         return 0
+    # NOTE: the endpoint has no authentication or TLS, even when the gRPC
+    # port has both; it exposes model names and counts, no weights.
     server, _ = start_http_server(port, addr=host)
     bound = int(server.server_port)
     logger.info("Prometheus metrics on http://%s:%d/metrics", host, bound)

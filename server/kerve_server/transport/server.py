@@ -113,6 +113,9 @@ class KerveServer:
         await self.health.enter_graceful_shutdown()
         self.registry.cancel_all()
         await self._server.stop(grace)
+        # NOTE: closing waits for each training run to reach the end of its
+        # current batch, so a run with very large batches can make the stop
+        # last longer than the grace period.
         await self.registry.close()
         logger.info("stopped")
 
