@@ -834,7 +834,7 @@ class Client:
             raise error_from_rpc(error) from error
         finally:
             # Cancelling a finished call does nothing. On an early close, it
-            # tells the server that the caller stopped reading the stream.
+            # notifies the server that the caller stopped reading the stream.
             call.cancel()
 
     def _stream_events(self, request: kerve_pb2.WatchModelRequest) -> ModelEvents:

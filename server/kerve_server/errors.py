@@ -1,8 +1,8 @@
 """Errors that the model service raises, one class per condition.
 
 The transport layer maps each class to a gRPC status in one table
-(``kerve_server.transport.status``); nothing below the transport layer knows
-about gRPC. The tree::
+(``kerve_server.transport.status``). Nothing below the transport layer
+imports gRPC. The tree::
 
     KerveError
     +-- ModelNotFoundError            unknown model name

@@ -83,7 +83,8 @@ def test_invalid_spec_lists_allowed(client: kerve.Client, name: str) -> None:
     assert "layers[0].dense.activation" in fields
     assert "compile.optimizer.name" in fields
     assert "compile.loss" in fields
-    assert "'relu'" in message and "(received 'lambda')" in message
+    assert "'relu'" in message
+    assert "(received 'lambda')" in message
     assert "'adam', 'sgd' or 'rmsprop'" in message
     with pytest.raises(kerve.NotFoundError):
         client.get_model(name)

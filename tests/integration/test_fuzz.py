@@ -1,6 +1,6 @@
 """Random and mutated requests of every RPC against a live server.
 
-Whatever arrives, the server must answer with a status other than INTERNAL
+Whatever arrives, the server must return a status other than INTERNAL
 or UNKNOWN (those mean a bug), keep serving, and still compute a valid
 Predict exactly.
 """

@@ -1,6 +1,6 @@
 """Reading and writing ``.keras`` archives.
 
-An archive from outside is checked before Keras sees it: it must be a zip
+An archive from outside is checked before Keras reads it: it must be a zip
 within the size limits whose ``config.json`` describes a Sequential model of
 Dense layers from the spec allow-lists. Only then is it loaded, with Keras's
 safe mode on, and its weights are copied into a model that Kerve builds from
@@ -107,8 +107,8 @@ def spec_document_from_archive(
     """Return the spec document that an imported archive's config describes.
 
     The document has the archive's compile settings when its optimizer and
-    loss are allow-listed, and no ``seed``; the caller may replace the
-    settings and validates the result with ``parse_spec``.
+    loss are allow-listed, and no ``seed``. The caller may replace the
+    settings, and validates the result with ``parse_spec``.
 
     Raises:
         ArchiveError: not a zip, too large unpacked, unexpected members, or

@@ -30,7 +30,7 @@ class Version:
 
 @dataclass(frozen=True)
 class VersionRecord:
-    """What the store keeps of one version: enough to find and check it."""
+    """Store record of one version: enough to find and check its archive."""
 
     number: int
     trained: bool
@@ -40,7 +40,7 @@ class VersionRecord:
 
 @dataclass(frozen=True)
 class TrainingSummary:
-    """What a completed training run did."""
+    """Summary of a completed training run."""
 
     epochs_run: int
     final_loss: float
@@ -74,7 +74,7 @@ class ModelEntry:
     """The registry's record of one model.
 
     Every field changes only on the event loop thread, so a reader on that
-    thread always sees a consistent entry. ``serving`` is replaced, never
+    thread always reads a consistent entry. ``serving`` is replaced, never
     mutated, which makes publishing a version one atomic assignment.
     """
 

@@ -41,7 +41,7 @@ def prediction_notice(
 
 
 def untrained_error(name: str, version: int) -> UntrainedModelError:
-    """Return the error of a strict Predict answered by initial weights."""
+    """Return the error of a strict Predict computed by initial weights."""
     return UntrainedModelError(
         f"model {name!r} version {version} has untrained initial weights, and "
         "the request is strict; train the model first or send strict=false to "

@@ -1,4 +1,4 @@
-"""The registry: the named models that the server holds in memory."""
+"""The registry: the named models that the server keeps in memory."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ MAX_BATCH_SIZE = 1_000_000
 
 @dataclass(frozen=True)
 class TrainingRequest:
-    """What to train on and how; ``None`` fields take the defaults."""
+    """Data and options of one training run; ``None`` fields take the defaults."""
 
     data: InlineData | SyntheticDataset
     epochs: int | None = None

@@ -325,7 +325,7 @@ async def read_import(
 
 
 def import_compile(header: kerve_pb2.ImportHeader) -> CompileSpec | None:
-    """Return the compile settings an import asks for, if any.
+    """Return the compile settings that an import requests, if any.
 
     Raises:
         InvalidSpecError: the settings are outside the allow-lists.

@@ -1,7 +1,7 @@
 """Method handlers for ``kerve.v1.Models`` that reject undecodable requests.
 
-The handlers that protoc generates parse each request with ``FromString``,
-and grpcio answers a parse failure with UNKNOWN and the exception's text.
+The handlers that protoc generates parse each request with ``FromString``.
+For a parse failure grpcio returns UNKNOWN with the exception's text.
 These handlers parse the same way, but a message that is not valid protobuf
 wire format becomes INVALID_ARGUMENT with a plain message.
 """
