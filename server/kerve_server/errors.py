@@ -89,6 +89,10 @@ class UntrainedModelError(FailedPreconditionError):
     """Raised by a strict Predict when the output came from initial weights."""
 
 
+class VerdictTooLowError(FailedPreconditionError):
+    """Raised by a Predict whose verdict is below the one the request requires."""
+
+
 class ResourceExhaustedError(KerveError):
     """Raised when a configured limit (queue, size, concurrency) is reached."""
 

@@ -204,6 +204,44 @@ class Settings(BaseSettings):
             "cores, at least 1."
         ),
     )
+    validation_fraction: float = Field(
+        default=0.2,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "Fraction of the training rows held out at random to score a run "
+            "whose request leaves validation_split unset; 0 holds out none, "
+            "which leaves trained versions UNVALIDATED."
+        ),
+    )
+    validation_margin: float = Field(
+        default=0.1,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "Fraction by which a trained version's held-out loss must be "
+            "below the constant baseline's loss to be VALIDATED; 0.1 means "
+            "a loss at least 10 percent lower."
+        ),
+    )
+    validation_significance: float = Field(
+        default=0.05,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "Largest p-value of the one-sided paired t-test (per-row held-out "
+            "losses against the baseline's) that counts as VALIDATED."
+        ),
+    )
+    extrapolation_margin: float = Field(
+        default=0.1,
+        ge=0.0,
+        description=(
+            "A Predict row is marked as extrapolation when a value lies "
+            "outside its training range widened by this fraction of the "
+            "range on each side."
+        ),
+    )
 
 
 def default_tensorflow_threads() -> int:

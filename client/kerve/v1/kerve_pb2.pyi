@@ -19,6 +19,14 @@ class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRAINED: _ClassVar[State]
     FAILED: _ClassVar[State]
 
+class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERDICT_UNSPECIFIED: _ClassVar[Verdict]
+    VERDICT_UNTRAINED: _ClassVar[Verdict]
+    VERDICT_NO_BETTER_THAN_BASELINE: _ClassVar[Verdict]
+    VERDICT_UNVALIDATED: _ClassVar[Verdict]
+    VERDICT_VALIDATED: _ClassVar[Verdict]
+
 class Subset(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SUBSET_UNSPECIFIED: _ClassVar[Subset]
@@ -30,6 +38,11 @@ UNTRAINED: State
 TRAINING: State
 TRAINED: State
 FAILED: State
+VERDICT_UNSPECIFIED: Verdict
+VERDICT_UNTRAINED: Verdict
+VERDICT_NO_BETTER_THAN_BASELINE: Verdict
+VERDICT_UNVALIDATED: Verdict
+VERDICT_VALIDATED: Verdict
 SUBSET_UNSPECIFIED: Subset
 SUBSET_TRAIN: Subset
 SUBSET_TEST: Subset
@@ -133,8 +146,48 @@ class TrainingSummary(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     def __init__(self, epochs_run: _Optional[int] = ..., final_loss: _Optional[float] = ..., final_metrics: _Optional[_Mapping[str, float]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., samples: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class Validation(_message.Message):
+    __slots__ = ("source", "rows", "model", "baseline", "baseline_kind", "score_name", "score", "baseline_score", "margin", "p_value", "significance")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_KIND_FIELD_NUMBER: _ClassVar[int]
+    SCORE_NAME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SIGNIFICANCE_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    rows: int
+    model: Evaluation
+    baseline: Evaluation
+    baseline_kind: str
+    score_name: str
+    score: float
+    baseline_score: float
+    margin: float
+    p_value: float
+    significance: float
+    def __init__(self, source: _Optional[str] = ..., rows: _Optional[int] = ..., model: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline_kind: _Optional[str] = ..., score_name: _Optional[str] = ..., score: _Optional[float] = ..., baseline_score: _Optional[float] = ..., margin: _Optional[float] = ..., p_value: _Optional[float] = ..., significance: _Optional[float] = ...) -> None: ...
+
+class Assessment(_message.Message):
+    __slots__ = ("verdict", "reason", "validation", "input_min", "input_max")
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_MIN_FIELD_NUMBER: _ClassVar[int]
+    INPUT_MAX_FIELD_NUMBER: _ClassVar[int]
+    verdict: Verdict
+    reason: str
+    validation: Validation
+    input_min: Tensor
+    input_max: Tensor
+    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., reason: _Optional[str] = ..., validation: _Optional[_Union[Validation, _Mapping]] = ..., input_min: _Optional[_Union[Tensor, _Mapping]] = ..., input_max: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+
 class Model(_message.Message):
-    __slots__ = ("name", "spec", "state", "version", "untrained", "create_time", "update_time", "last_training", "failure_reason", "parameter_count")
+    __slots__ = ("name", "spec", "state", "version", "untrained", "create_time", "update_time", "last_training", "failure_reason", "parameter_count", "verdict", "assessment")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +198,8 @@ class Model(_message.Message):
     LAST_TRAINING_FIELD_NUMBER: _ClassVar[int]
     FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
     PARAMETER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     spec: ModelSpec
     state: State
@@ -155,7 +210,9 @@ class Model(_message.Message):
     last_training: TrainingSummary
     failure_reason: str
     parameter_count: int
-    def __init__(self, name: _Optional[str] = ..., spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., state: _Optional[_Union[State, str]] = ..., version: _Optional[int] = ..., untrained: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_training: _Optional[_Union[TrainingSummary, _Mapping]] = ..., failure_reason: _Optional[str] = ..., parameter_count: _Optional[int] = ...) -> None: ...
+    verdict: Verdict
+    assessment: Assessment
+    def __init__(self, name: _Optional[str] = ..., spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., state: _Optional[_Union[State, str]] = ..., version: _Optional[int] = ..., untrained: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_training: _Optional[_Union[TrainingSummary, _Mapping]] = ..., failure_reason: _Optional[str] = ..., parameter_count: _Optional[int] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., assessment: _Optional[_Union[Assessment, _Mapping]] = ...) -> None: ...
 
 class CreateModelRequest(_message.Message):
     __slots__ = ("name", "spec")
@@ -192,17 +249,19 @@ class DeleteModelResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class PredictRequest(_message.Message):
-    __slots__ = ("name", "inputs", "strict")
+    __slots__ = ("name", "inputs", "strict", "min_verdict")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     STRICT_FIELD_NUMBER: _ClassVar[int]
+    MIN_VERDICT_FIELD_NUMBER: _ClassVar[int]
     name: str
     inputs: Tensor
     strict: bool
-    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Union[Tensor, _Mapping]] = ..., strict: _Optional[bool] = ...) -> None: ...
+    min_verdict: Verdict
+    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Union[Tensor, _Mapping]] = ..., strict: _Optional[bool] = ..., min_verdict: _Optional[_Union[Verdict, str]] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
-    __slots__ = ("outputs", "untrained", "meaningful", "state", "version", "notice", "name")
+    __slots__ = ("outputs", "untrained", "meaningful", "state", "version", "notice", "name", "verdict", "validation", "extrapolated_rows", "non_finite_rows", "training_ranges_known")
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     UNTRAINED_FIELD_NUMBER: _ClassVar[int]
     MEANINGFUL_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +269,11 @@ class PredictResponse(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     NOTICE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FIELD_NUMBER: _ClassVar[int]
+    EXTRAPOLATED_ROWS_FIELD_NUMBER: _ClassVar[int]
+    NON_FINITE_ROWS_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_RANGES_KNOWN_FIELD_NUMBER: _ClassVar[int]
     outputs: Tensor
     untrained: bool
     meaningful: bool
@@ -217,7 +281,12 @@ class PredictResponse(_message.Message):
     version: int
     notice: str
     name: str
-    def __init__(self, outputs: _Optional[_Union[Tensor, _Mapping]] = ..., untrained: _Optional[bool] = ..., meaningful: _Optional[bool] = ..., state: _Optional[_Union[State, str]] = ..., version: _Optional[int] = ..., notice: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    verdict: Verdict
+    validation: Validation
+    extrapolated_rows: _containers.RepeatedScalarFieldContainer[int]
+    non_finite_rows: _containers.RepeatedScalarFieldContainer[int]
+    training_ranges_known: bool
+    def __init__(self, outputs: _Optional[_Union[Tensor, _Mapping]] = ..., untrained: _Optional[bool] = ..., meaningful: _Optional[bool] = ..., state: _Optional[_Union[State, str]] = ..., version: _Optional[int] = ..., notice: _Optional[str] = ..., name: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., validation: _Optional[_Union[Validation, _Mapping]] = ..., extrapolated_rows: _Optional[_Iterable[int]] = ..., non_finite_rows: _Optional[_Iterable[int]] = ..., training_ranges_known: _Optional[bool] = ...) -> None: ...
 
 class InlineData(_message.Message):
     __slots__ = ("x", "y")
@@ -276,7 +345,7 @@ class SyntheticDataset(_message.Message):
     def __init__(self, regression: _Optional[_Union[MakeRegression, _Mapping]] = ..., classification: _Optional[_Union[MakeClassification, _Mapping]] = ..., random_state: _Optional[int] = ..., test_fraction: _Optional[float] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("name", "inline", "synthetic", "epochs", "batch_size", "validation_split", "optimizer", "shuffle", "keep_running_on_disconnect", "wait_for_slot")
+    __slots__ = ("name", "inline", "synthetic", "epochs", "batch_size", "validation_split", "optimizer", "shuffle", "keep_running_on_disconnect", "wait_for_slot", "validation_data")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INLINE_FIELD_NUMBER: _ClassVar[int]
     SYNTHETIC_FIELD_NUMBER: _ClassVar[int]
@@ -287,6 +356,7 @@ class TrainRequest(_message.Message):
     SHUFFLE_FIELD_NUMBER: _ClassVar[int]
     KEEP_RUNNING_ON_DISCONNECT_FIELD_NUMBER: _ClassVar[int]
     WAIT_FOR_SLOT_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_DATA_FIELD_NUMBER: _ClassVar[int]
     name: str
     inline: InlineData
     synthetic: SyntheticDataset
@@ -297,7 +367,8 @@ class TrainRequest(_message.Message):
     shuffle: bool
     keep_running_on_disconnect: bool
     wait_for_slot: bool
-    def __init__(self, name: _Optional[str] = ..., inline: _Optional[_Union[InlineData, _Mapping]] = ..., synthetic: _Optional[_Union[SyntheticDataset, _Mapping]] = ..., epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., validation_split: _Optional[float] = ..., optimizer: _Optional[_Union[Optimizer, _Mapping]] = ..., shuffle: _Optional[bool] = ..., keep_running_on_disconnect: _Optional[bool] = ..., wait_for_slot: _Optional[bool] = ...) -> None: ...
+    validation_data: InlineData
+    def __init__(self, name: _Optional[str] = ..., inline: _Optional[_Union[InlineData, _Mapping]] = ..., synthetic: _Optional[_Union[SyntheticDataset, _Mapping]] = ..., epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., validation_split: _Optional[float] = ..., optimizer: _Optional[_Union[Optimizer, _Mapping]] = ..., shuffle: _Optional[bool] = ..., keep_running_on_disconnect: _Optional[bool] = ..., wait_for_slot: _Optional[bool] = ..., validation_data: _Optional[_Union[InlineData, _Mapping]] = ...) -> None: ...
 
 class TrainingProgress(_message.Message):
     __slots__ = ("epoch", "epochs", "loss", "metrics")
@@ -362,7 +433,7 @@ class Evaluation(_message.Message):
     def __init__(self, loss: _Optional[float] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class EvaluateResponse(_message.Message):
-    __slots__ = ("name", "version", "untrained", "state", "current", "initial", "baseline", "baseline_source", "samples")
+    __slots__ = ("name", "version", "untrained", "state", "current", "initial", "baseline", "baseline_source", "samples", "baseline_kind")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UNTRAINED_FIELD_NUMBER: _ClassVar[int]
@@ -372,6 +443,7 @@ class EvaluateResponse(_message.Message):
     BASELINE_FIELD_NUMBER: _ClassVar[int]
     BASELINE_SOURCE_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_KIND_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: int
     untrained: bool
@@ -381,7 +453,8 @@ class EvaluateResponse(_message.Message):
     baseline: Evaluation
     baseline_source: str
     samples: int
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., untrained: _Optional[bool] = ..., state: _Optional[_Union[State, str]] = ..., current: _Optional[_Union[Evaluation, _Mapping]] = ..., initial: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline_source: _Optional[str] = ..., samples: _Optional[int] = ...) -> None: ...
+    baseline_kind: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., untrained: _Optional[bool] = ..., state: _Optional[_Union[State, str]] = ..., current: _Optional[_Union[Evaluation, _Mapping]] = ..., initial: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline: _Optional[_Union[Evaluation, _Mapping]] = ..., baseline_source: _Optional[str] = ..., samples: _Optional[int] = ..., baseline_kind: _Optional[str] = ...) -> None: ...
 
 class ResetModelRequest(_message.Message):
     __slots__ = ("name", "seed")

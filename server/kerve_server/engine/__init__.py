@@ -15,7 +15,7 @@ from kerve_server.engine.archives import (
 from kerve_server.engine.building import build_model, initial_weights
 from kerve_server.engine.fitting import EpochReport, FitOptions, FitOutcome, fit
 from kerve_server.engine.inference import CompiledModel
-from kerve_server.engine.scoring import score
+from kerve_server.engine.scoring import row_losses, score
 from kerve_server.engine.threads import limit_threads
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "initial_weights",
     "limit_threads",
     "load_imported",
+    "row_losses",
     "score",
     "spec_document_from_archive",
     "weights_from_archive",

@@ -25,7 +25,6 @@ class FitOptions:
 
     epochs: int
     batch_size: int
-    validation_split: float
     shuffle: bool
     optimizer: OptimizerSpec
 
@@ -67,10 +66,12 @@ def fit(
     *,
     on_epoch: Callable[[EpochReport], None],
     cancel: threading.Event,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FitOutcome:
     """Train a fresh copy of the model, starting from ``weights``.
 
     The serving model is never touched: this builds its own model object.
+    With ``validation`` rows, each epoch's report includes ``val_`` scores.
     ``cancel`` is checked after every batch. A loss that becomes NaN or Inf
     stops the run at that batch and returns a failure.
     """
@@ -88,7 +89,7 @@ def fit(
         targets,
         epochs=options.epochs,
         batch_size=options.batch_size,
-        validation_split=options.validation_split,
+        validation_data=validation,
         shuffle=options.shuffle,
         verbose=0,
         callbacks=[watcher],

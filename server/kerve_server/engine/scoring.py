@@ -8,21 +8,26 @@ import numpy as np
 from kerve_server.specs import CompileSpec
 
 
-def make_loss(name: str) -> keras.losses.Loss:
-    """Return a new Keras loss object for an allow-listed loss name."""
+def make_loss(
+    name: str, *, reduction: str | None = "sum_over_batch_size"
+) -> keras.losses.Loss:
+    """Return a new Keras loss object for an allow-listed loss name.
+
+    ``reduction=None`` makes the loss return one value per sample.
+    """
     match name:
         case "mse":
-            return keras.losses.MeanSquaredError()
+            return keras.losses.MeanSquaredError(reduction=reduction)
         case "mae":
-            return keras.losses.MeanAbsoluteError()
+            return keras.losses.MeanAbsoluteError(reduction=reduction)
         case "huber":
-            return keras.losses.Huber()
+            return keras.losses.Huber(reduction=reduction)
         case "binary_crossentropy":
-            return keras.losses.BinaryCrossentropy()
+            return keras.losses.BinaryCrossentropy(reduction=reduction)
         case "categorical_crossentropy":
-            return keras.losses.CategoricalCrossentropy()
+            return keras.losses.CategoricalCrossentropy(reduction=reduction)
         case "sparse_categorical_crossentropy":
-            return keras.losses.SparseCategoricalCrossentropy()
+            return keras.losses.SparseCategoricalCrossentropy(reduction=reduction)
     raise ValueError(f"unknown loss {name!r}")
 
 
@@ -70,3 +75,14 @@ def score(
         metric.update_state(targets, predictions)
         metrics[metric.name] = float(keras.ops.convert_to_numpy(metric.result()))
     return loss, metrics
+
+
+def row_losses(loss: str, targets: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """Return the loss of each row, shape ``(rows,)``, as float64.
+
+    Their mean equals the loss that ``score`` returns for the same rows.
+    """
+    values = make_loss(loss, reduction=None)(targets, predictions)
+    per_sample = np.asarray(keras.ops.convert_to_numpy(values), dtype=np.float64)
+    means: np.ndarray = per_sample.reshape(per_sample.shape[0], -1).mean(axis=1)
+    return means

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from kerve_server.engine import CompiledModel
+from kerve_server.service.assessment import Assessment
 from kerve_server.service.lifecycle import State
 from kerve_server.specs import ModelSpec
 
@@ -26,6 +27,7 @@ class Version:
     trained: bool
     compiled: CompiledModel
     create_time: datetime
+    assessment: Assessment
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class VersionRecord:
     trained: bool
     create_time: datetime
     sha256: str
+    assessment: Assessment
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class ModelSnapshot:
     state: State
     version: int
     untrained: bool
+    # The current version's verdict, scores and input ranges.
+    assessment: Assessment
     create_time: datetime
     update_time: datetime
     last_training: TrainingSummary | None
@@ -106,6 +111,7 @@ class ModelEntry:
             state=self.state,
             version=self.serving.number,
             untrained=not self.serving.trained,
+            assessment=self.serving.assessment,
             create_time=self.create_time,
             update_time=self.update_time,
             last_training=self.last_training,

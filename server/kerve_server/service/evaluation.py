@@ -34,6 +34,8 @@ class EvaluationReport:
     baseline: Evaluation
     baseline_source: str
     samples: int
+    # "training_mean" or "majority_class", as in held-out validation.
+    baseline_kind: str
 
 
 def baseline_mean(

@@ -8,13 +8,18 @@ from kerve_server.errors import (
     KerveError,
     TrainingCancelledError,
     UntrainedModelError,
+    VerdictTooLowError,
 )
+from kerve_server.service.assessment import RowMarks, Verdict
 from kerve_server.service.entries import ModelEntry, Version
 from kerve_server.service.lifecycle import State
 
+# Row indices listed in a notice before it only counts the rest.
+LISTED_ROWS = 10
+
 
 def prediction_notice(
-    entry: ModelEntry, version: Version, outputs: np.ndarray, finite: bool
+    entry: ModelEntry, version: Version, outputs: np.ndarray, marks: RowMarks
 ) -> str:
     """Return the notice of a Predict response computed by ``version``."""
     if not version.trained:
@@ -26,18 +31,60 @@ def prediction_notice(
             "initial weights, so these outputs say nothing about any data. "
             f"Train the model before using them.{training}"
         )
-    if not finite:
-        bad = int((~np.isfinite(outputs)).sum())
-        return (
+    rows = outputs.shape[0]
+    parts = []
+    if marks.non_finite.size:
+        parts.append(
             f"NOT MEANINGFUL: model {entry.name!r} version {version.number} is "
-            f"trained, but {bad} output value(s) are NaN or Inf."
+            f"trained, but {marks.non_finite.size} of {rows} rows have NaN or Inf "
+            f"outputs ({_rows(marks.non_finite)}), so this response is at most "
+            "NO_BETTER_THAN_BASELINE."
         )
-    notice = f"Model {entry.name!r} version {version.number} is trained."
+    parts.append(f"Model {entry.name!r} version {version.number} is trained.")
+    parts.append(version.assessment.reason)
     if entry.state is State.TRAINING:
-        notice += " A newer training run is in progress."
+        parts.append("A newer training run is in progress.")
     elif entry.state is State.FAILED:
-        notice += " Its last training run failed; this is the version before it."
-    return notice
+        parts.append("Its last training run failed; this is the version before it.")
+    if marks.extrapolated.size:
+        parts.append(
+            f"EXTRAPOLATION: {marks.extrapolated.size} of {rows} rows "
+            f"({_rows(marks.extrapolated)}) have values outside the ranges of "
+            "the training inputs, where the model has seen no data."
+        )
+    elif not version.assessment.ranges_known:
+        parts.append(
+            "The ranges of the training inputs are unknown, so no row was "
+            "checked for extrapolation."
+        )
+    return " ".join(parts)
+
+
+def _rows(indices: np.ndarray) -> str:
+    listed = ", ".join(str(i) for i in indices[:LISTED_ROWS].tolist())
+    more = indices.size - LISTED_ROWS
+    return f"rows {listed}" + (f" and {more} more" if more > 0 else "")
+
+
+def verdict_error(
+    name: str, version: Version, verdict: Verdict, required: Verdict, non_finite: int
+) -> VerdictTooLowError:
+    """Return the error of a Predict whose verdict is below the required one.
+
+    ``non_finite`` counts the rows with NaN or Inf outputs, which lowered
+    the version's own verdict to ``verdict``.
+    """
+    lowered = (
+        f" because {non_finite} rows have NaN or Inf outputs"
+        if verdict != version.assessment.verdict
+        else ""
+    )
+    return VerdictTooLowError(
+        f"model {name!r} version {version.number} is {verdict.name}{lowered}, "
+        f"below the required {required.name}. {version.assessment.reason} "
+        "Train the model until it reaches the required verdict, or lower "
+        "min_verdict to receive the outputs with their verdict"
+    )
 
 
 def untrained_error(name: str, version: int) -> UntrainedModelError:

@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 
 from kerve_server import engine
+from kerve_server.service.assessment import (
+    assessment_document,
+    assessment_from_document,
+)
 from kerve_server.service.entries import (
     ModelEntry,
     TrainingSummary,
@@ -94,6 +98,9 @@ def load_entry(store: ModelStore, stored: StoredModel) -> ModelEntry:
                 trained=bool(v["trained"]),
                 create_time=datetime.fromisoformat(v["create_time"]),
                 sha256=str(v["sha256"]),
+                assessment=assessment_from_document(
+                    v.get("assessment"), bool(v["trained"])
+                ),
             )
             for v in document["versions"]
         }
@@ -146,6 +153,7 @@ def _load_version(
         trained=record.trained,
         compiled=engine.CompiledModel(spec, weights),
         create_time=record.create_time,
+        assessment=record.assessment,
     )
 
 
@@ -155,6 +163,7 @@ def _version_document(record: VersionRecord) -> dict[str, Any]:
         "trained": record.trained,
         "create_time": record.create_time.isoformat(),
         "sha256": record.sha256,
+        "assessment": assessment_document(record.assessment),
     }
 
 

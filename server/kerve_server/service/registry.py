@@ -30,6 +30,20 @@ from kerve_server.errors import (
 from kerve_server.names import validate_model_name
 from kerve_server.scheduling import InferenceScheduler, Predictor
 from kerve_server.service import data as checks
+from kerve_server.service.assessment import (
+    UNTRAINED,
+    HeldOutPlan,
+    RowMarks,
+    TrustPolicy,
+    Validation,
+    Verdict,
+    assess_trained,
+    baseline_kind,
+    imported_assessment,
+    mark_rows,
+    plan_held_out,
+    response_verdict,
+)
 from kerve_server.service.datasets import (
     InlineData,
     Subset,
@@ -56,6 +70,7 @@ from kerve_server.service.notices import (
     non_finite_error,
     prediction_notice,
     untrained_error,
+    verdict_error,
 )
 from kerve_server.service.persistence import MetadataError, entry_metadata, load_entry
 from kerve_server.service.rows import check_training_rows, load_rows
@@ -112,6 +127,12 @@ class Prediction:
     meaningful: bool
     state: State
     notice: str
+    # The version's verdict, lowered when an output is NaN or Inf.
+    verdict: Verdict
+    validation: Validation | None
+    marks: RowMarks
+    # Whether the rows were checked against the training inputs' ranges.
+    ranges_known: bool
 
 
 class ModelRegistry:
@@ -121,8 +142,14 @@ class ModelRegistry:
     on thread pools, and all state changes happen back on the loop.
     """
 
-    def __init__(self, limits: Limits, store: ModelStore | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        store: ModelStore | None = None,
+        policy: TrustPolicy | None = None,
+    ) -> None:
         self._limits = limits
+        self._policy = policy or TrustPolicy()
         self._store = store
         self._models: dict[str, ModelEntry] = {}
         self._creating: set[str] = set()
@@ -166,7 +193,11 @@ class ModelRegistry:
             compiled = await asyncio.to_thread(_initial_model, spec, seed)
             now = utc_now()
             version = Version(
-                number=1, trained=False, compiled=compiled, create_time=now
+                number=1,
+                trained=False,
+                compiled=compiled,
+                create_time=now,
+                assessment=UNTRAINED,
             )
             entry = ModelEntry(
                 name=name,
@@ -246,7 +277,12 @@ class ModelRegistry:
     # Predict ----------------------------------------------------------------
 
     async def predict(
-        self, name: str, inputs: np.ndarray, *, strict: bool = False
+        self,
+        name: str,
+        inputs: np.ndarray,
+        *,
+        strict: bool = False,
+        min_verdict: Verdict | None = None,
     ) -> Prediction:
         """Run the model's current version on a batch.
 
@@ -258,7 +294,8 @@ class ModelRegistry:
             InvalidTensorError: the inputs do not fit the model.
             ResourceExhaustedError: the batch has more rows than allowed, or
                 the model's queue is full.
-            UntrainedModelError: ``strict`` and the weights are untrained.
+            UntrainedModelError: ``strict`` and the weights are untrained,
+                or the response's verdict is below ``min_verdict``.
         """
         entry = self._entry(name)
         rows = inputs.shape[0] if inputs.ndim else 0
@@ -273,6 +310,11 @@ class ModelRegistry:
         self._check_output_size(name, entry.spec, rows)
         if strict and not entry.serving.trained:
             raise untrained_error(entry.name, entry.serving.number)
+        if min_verdict is not None and entry.serving.assessment.verdict < min_verdict:
+            serving = entry.serving
+            raise verdict_error(
+                name, serving, serving.assessment.verdict, min_verdict, 0
+            )
 
         def resolve() -> tuple[Version, Predictor]:
             # Called once per batch: a model deleted meanwhile still resolves
@@ -286,9 +328,16 @@ class ModelRegistry:
             )
         if strict and not version.trained:
             raise untrained_error(entry.name, version.number)
-        finite = bool(np.isfinite(outputs).all())
+        assessment = version.assessment
+        marks = mark_rows(assessment, batch, outputs, self._policy.extrapolation_margin)
+        finite = not marks.non_finite.size
         if strict and not finite:
             raise non_finite_error(entry.name, version.number, outputs)
+        verdict = response_verdict(assessment.verdict, marks)
+        if min_verdict is not None and verdict < min_verdict:
+            raise verdict_error(
+                name, version, verdict, min_verdict, marks.non_finite.size
+            )
         metrics.PREDICTIONS.labels(untrained=str(not version.trained).lower()).inc()
         metrics.PREDICTED_ROWS.inc(batch.shape[0])
         return Prediction(
@@ -298,7 +347,11 @@ class ModelRegistry:
             untrained=not version.trained,
             meaningful=version.trained and finite,
             state=entry.state,
-            notice=prediction_notice(entry, version, outputs, finite),
+            notice=prediction_notice(entry, version, outputs, marks),
+            verdict=verdict,
+            validation=assessment.validation,
+            marks=marks,
+            ranges_known=assessment.ranges_known,
         )
 
     # Training ---------------------------------------------------------------
@@ -334,14 +387,24 @@ class ModelRegistry:
             options = fit_options(
                 entry.name, entry.spec, request, max_epochs=self._limits.max_epochs
             )
-            rows = await self._training_rows(entry, request.data)
-            check_training_rows(name, rows.x.shape[0], request.validation_split)
+            rows = await self._training_rows(entry, request)
+            check_training_rows(name, rows.x.shape[0])
+            plan = await asyncio.to_thread(
+                plan_held_out,
+                name,
+                entry.spec,
+                rows.x,
+                rows.y,
+                validation_split=request.validation_split,
+                validation_data=rows.validation,
+                default_fraction=self._policy.validation_fraction,
+            )
         except BaseException:
             entry.training = False
             raise
         run = TrainingRun(name)
         self._runs[name] = run
-        task = asyncio.create_task(self._run(entry, run, rows, options))
+        task = asyncio.create_task(self._run(entry, run, plan, options))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return run
@@ -405,7 +468,7 @@ class ModelRegistry:
         self,
         entry: ModelEntry,
         run: TrainingRun,
-        rows: TrainingData,
+        rows: HeldOutPlan,
         options: engine.FitOptions,
     ) -> None:
         loop = asyncio.get_running_loop()
@@ -438,7 +501,7 @@ class ModelRegistry:
         loop: asyncio.AbstractEventLoop,
         entry: ModelEntry,
         run: TrainingRun,
-        rows: TrainingData,
+        rows: HeldOutPlan,
         options: engine.FitOptions,
     ) -> None:
         previous_state, previous_reason = entry.state, entry.failure_reason
@@ -446,10 +509,13 @@ class ModelRegistry:
         entry.set_state(State.TRAINING)
         self._notify(entry)
         logger.info(
-            "model %s: state %s -> TRAINING, %d rows, %d epochs, from version %d",
+            "model %s: state %s -> TRAINING, %d rows to fit, %d held out (%s), "
+            "%d epochs, from version %d",
             entry.name,
             previous_state.value,
             rows.x.shape[0],
+            0 if rows.validation_x is None else rows.validation_x.shape[0],
+            rows.source,
             options.epochs,
             start_version.number,
         )
@@ -466,6 +532,11 @@ class ModelRegistry:
             options,
             on_epoch=on_epoch,
             cancel=run.cancel_requested,
+            validation=(
+                None
+                if rows.validation_x is None or rows.validation_y is None
+                else (rows.validation_x, rows.validation_y)
+            ),
         )
         outcome = await loop.run_in_executor(self._training_executor, fit)
         if outcome.cancelled or entry.deleted:
@@ -503,6 +574,9 @@ class ModelRegistry:
         compiled = await asyncio.to_thread(
             engine.CompiledModel, entry.spec, outcome.weights
         )
+        assessment = await asyncio.to_thread(
+            assess_trained, entry.spec, compiled, rows, self._policy
+        )
         if entry.deleted or run.cancel_requested.is_set():
             if not entry.deleted:
                 entry.set_state(previous_state, failure_reason=previous_reason)
@@ -520,7 +594,11 @@ class ModelRegistry:
             target_mean=checks.target_mean(entry.spec, rows.y),
         )
         version = Version(
-            number=entry.next_version, trained=True, compiled=compiled, create_time=now
+            number=entry.next_version,
+            trained=True,
+            compiled=compiled,
+            create_time=now,
+            assessment=assessment,
         )
         await self._persist_version(entry, version)
         published = dataclasses.replace(
@@ -545,12 +623,13 @@ class ModelRegistry:
         self._notify(entry)
         logger.info(
             "model %s: state TRAINING -> TRAINED, version %d published after "
-            "%d epochs in %.1f s, final loss %.6g",
+            "%d epochs in %.1f s, final loss %.6g; %s",
             entry.name,
             entry.serving.number,
             outcome.epochs_run,
             outcome.duration_seconds,
             outcome.final_loss,
+            assessment.reason,
         )
         await self._prune(entry)
         run.finish(TrainingOutcome(entry.snapshot(), summary))
@@ -614,6 +693,7 @@ class ModelRegistry:
             trained=version.trained,
             create_time=version.create_time,
             sha256=digest,
+            assessment=version.assessment,
         )
 
     async def _persist(self, entry: ModelEntry) -> None:
@@ -637,10 +717,33 @@ class ModelRegistry:
             await asyncio.to_thread(self._store.remove_archives, entry.name, keep)
 
     async def _training_rows(
-        self, entry: ModelEntry, source: InlineData | SyntheticDataset
+        self, entry: ModelEntry, request: TrainingRequest
     ) -> TrainingData:
-        x, y, _ = await load_rows(entry.name, entry.spec, source, Subset.TRAIN)
-        return TrainingData(x, y)
+        x, y, _ = await load_rows(entry.name, entry.spec, request.data, Subset.TRAIN)
+        if request.validation_data is None:
+            return TrainingData(x, y)
+        try:
+            validation_x, validation_y, _ = await load_rows(
+                entry.name,
+                entry.spec,
+                request.validation_data,
+                Subset.ALL,
+                field="validation_data",
+            )
+        except InvalidArgumentError as exc:
+            # The checks word their messages for the training data, so the
+            # message names the field they found invalid.
+            field = exc.violations[0].field if exc.violations else "validation_data"
+            raise type(exc)(
+                f"invalid {field}: {exc.message}", violations=exc.violations
+            ) from None
+        if validation_x.shape[0] == 0:
+            raise InvalidDataError(
+                f"model {entry.name!r}: validation_data has no rows; send at "
+                "least one row or leave it unset",
+                violations=[FieldViolation("validation_data.x", "no rows")],
+            )
+        return TrainingData(x, y, (validation_x, validation_y))
 
     # Evaluate ---------------------------------------------------------------
 
@@ -686,6 +789,7 @@ class ModelRegistry:
             baseline=constant,
             baseline_source=source_name,
             samples=int(x.shape[0]),
+            baseline_kind=baseline_kind(entry.spec),
         )
 
     # Reset, watch, import and export ----------------------------------------
@@ -723,6 +827,7 @@ class ModelRegistry:
                     trained=False,
                     compiled=compiled,
                     create_time=now,
+                    assessment=UNTRAINED,
                 )
                 await self._persist_version(entry, version)
                 await self._persist(
@@ -855,8 +960,12 @@ class ModelRegistry:
             now = utc_now()
             # A trained import gets its architecture's initial weights as
             # version 1, so that Evaluate can compare against them.
-            first = Version(1, False, initial, now)
-            serving = Version(2, True, compiled, now) if trained else first
+            first = Version(1, False, initial, now, UNTRAINED)
+            serving = (
+                Version(2, True, compiled, now, imported_assessment())
+                if trained
+                else first
+            )
             entry = ModelEntry(
                 name=name,
                 spec=spec,

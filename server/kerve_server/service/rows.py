@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 
 import numpy as np
 
@@ -24,18 +23,22 @@ async def load_rows(
     spec: ModelSpec,
     source: InlineData | SyntheticDataset,
     subset: Subset,
+    *,
+    field: str = "",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Return validated float32 inputs, targets and train-subset targets.
 
     Synthetic rows are generated on a worker thread. The train-subset
-    targets are None for inline data.
+    targets are None for inline data. ``field`` prefixes the field names
+    in error messages, for rows sent in a field other than the data.
 
     Raises:
         InvalidDataError, InvalidTensorError: the rows do not fit the model.
     """
     if isinstance(source, InlineData):
-        x = checks.check_inputs(name, spec, source.x, field="x")
-        y = checks.check_targets(name, spec, source.y, x.shape[0])
+        prefix = f"{field}." if field else ""
+        x = checks.check_inputs(name, spec, source.x, field=f"{prefix}x")
+        y = checks.check_targets(name, spec, source.y, x.shape[0], field=f"{prefix}y")
         return x, y, None
     check_dataset_fits(name, spec, source)
     generated = await asyncio.to_thread(generate, source, subset)
@@ -78,28 +81,11 @@ def check_dataset_fits(name: str, spec: ModelSpec, source: SyntheticDataset) -> 
         )
 
 
-def check_training_rows(name: str, rows: int, validation_split: float) -> None:
-    """Raise InvalidDataError unless Keras can split the rows as requested.
-
-    Keras 3 keeps the first ``ceil(rows * (1 - validation_split))`` rows for
-    fitting and needs at least one row on each side of the split.
-    """
+def check_training_rows(name: str, rows: int) -> None:
+    """Raise InvalidDataError unless there is at least one row to train on."""
     if rows == 0:
         raise InvalidDataError(
             f"model {name!r}: no rows to train on (received 0 rows); send at "
             "least one row",
             violations=[FieldViolation("x", "no training rows")],
-        )
-    if validation_split == 0:
-        return
-    fit_rows = math.ceil(rows * (1.0 - validation_split))
-    if fit_rows == 0 or fit_rows == rows:
-        message = (
-            f"model {name!r}: validation_split {validation_split} of {rows} rows "
-            f"leaves {fit_rows} rows to fit and {rows - fit_rows} to validate; "
-            "each side needs at least one row, so send more rows or change "
-            "validation_split"
-        )
-        raise InvalidDataError(
-            message, violations=[FieldViolation("validation_split", message)]
         )

@@ -32,7 +32,11 @@ class TrainingRequest:
     data: InlineData | SyntheticDataset
     epochs: int | None = None
     batch_size: int | None = None
-    validation_split: float = 0.0
+    # Fraction of the rows held out to score the trained weights; None takes
+    # the server's default and 0 holds out none.
+    validation_split: float | None = None
+    # Rows to score the trained weights on, instead of held-out rows.
+    validation_data: InlineData | None = None
     # Optimizer name and learning rate for this run; None keeps the spec's.
     optimizer_name: OptimizerName | None = None
     learning_rate: float | None = None
@@ -55,6 +59,8 @@ class TrainingData:
 
     x: np.ndarray
     y: np.ndarray
+    # Caller-sent rows that score the trained weights, validated likewise.
+    validation: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class TrainingRun:
@@ -151,9 +157,16 @@ def fit_options(
             )
         )
     split = request.validation_split
-    if not 0.0 <= split < 1.0:
+    if split is not None and not 0.0 <= split < 1.0:
         violations.append(
             FieldViolation("validation_split", f"must be in [0, 1), received {split}")
+        )
+    if request.validation_data is not None and split is not None:
+        violations.append(
+            FieldViolation(
+                "validation_split",
+                f"must be unset when validation_data is sent, received {split}",
+            )
         )
     if violations:
         listed = "; ".join(f"{v.field} {v.description}" for v in violations)
@@ -164,7 +177,6 @@ def fit_options(
     return FitOptions(
         epochs=epochs,
         batch_size=batch_size,
-        validation_split=split,
         shuffle=request.shuffle,
         optimizer=optimizer_for_run(spec, request),
     )

@@ -38,6 +38,11 @@ from kerve_server.specs import (
     parse_spec,
 )
 from kerve_server.transport.tensors import decode_tensor, encode_tensor
+from kerve_server.transport.trust import (
+    VERDICTS,
+    assessment_to_proto,
+    validation_to_proto,
+)
 
 STATES = {
     State.UNTRAINED: kerve_pb2.UNTRAINED,
@@ -120,6 +125,8 @@ def model_to_proto(snapshot: ModelSnapshot) -> kerve_pb2.Model:
         untrained=snapshot.untrained,
         failure_reason=snapshot.failure_reason,
         parameter_count=snapshot.parameter_count,
+        verdict=VERDICTS[snapshot.assessment.verdict],
+        assessment=assessment_to_proto(snapshot.assessment),
     )
     model.create_time.FromDatetime(snapshot.create_time)
     model.update_time.FromDatetime(snapshot.update_time)
@@ -142,8 +149,8 @@ def summary_to_proto(summary: TrainingSummary) -> kerve_pb2.TrainingSummary:
 
 
 def prediction_to_proto(prediction: Prediction) -> kerve_pb2.PredictResponse:
-    """Return the Predict response, flag, state and version included."""
-    return kerve_pb2.PredictResponse(
+    """Return the Predict response: flag, verdict, state and version included."""
+    response = kerve_pb2.PredictResponse(
         outputs=encode_tensor(prediction.outputs),
         untrained=prediction.untrained,
         meaningful=prediction.meaningful,
@@ -151,7 +158,16 @@ def prediction_to_proto(prediction: Prediction) -> kerve_pb2.PredictResponse:
         version=prediction.version,
         notice=prediction.notice,
         name=prediction.model,
+        verdict=VERDICTS[prediction.verdict],
+        training_ranges_known=prediction.ranges_known,
     )
+    if prediction.validation is not None:
+        response.validation.CopyFrom(validation_to_proto(prediction.validation))
+    if prediction.marks.extrapolated.size:
+        response.extrapolated_rows.extend(prediction.marks.extrapolated.tolist())
+    if prediction.marks.non_finite.size:
+        response.non_finite_rows.extend(prediction.marks.non_finite.tolist())
+    return response
 
 
 def progress_to_proto(report: EpochReport) -> kerve_pb2.TrainResponse:
@@ -229,7 +245,25 @@ def training_request_from_proto(
         data=data_from_proto(request, max_rows=max_rows),
         epochs=request.epochs if request.HasField("epochs") else None,
         batch_size=request.batch_size if request.HasField("batch_size") else None,
-        validation_split=request.validation_split,
+        validation_split=(
+            request.validation_split if request.HasField("validation_split") else None
+        ),
+        validation_data=(
+            InlineData(
+                x=decode_tensor(
+                    request.validation_data.x,
+                    field="validation_data.x",
+                    model=request.name,
+                ),
+                y=decode_tensor(
+                    request.validation_data.y,
+                    field="validation_data.y",
+                    model=request.name,
+                ),
+            )
+            if request.HasField("validation_data")
+            else None
+        ),
         optimizer_name=name,
         learning_rate=learning_rate,
         shuffle=request.shuffle if request.HasField("shuffle") else True,
@@ -249,6 +283,7 @@ def evaluation_to_proto(report: EvaluationReport) -> kerve_pb2.EvaluateResponse:
         baseline=_evaluation(report.baseline),
         baseline_source=report.baseline_source,
         samples=report.samples,
+        baseline_kind=report.baseline_kind,
     )
 
 

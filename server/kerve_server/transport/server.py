@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection
 
 from kerve.v1 import kerve_pb2
 from kerve_server.metrics import serve_metrics
+from kerve_server.service.assessment import TrustPolicy
 from kerve_server.service.registry import Limits, ModelRegistry
 from kerve_server.settings import Settings
 from kerve_server.store import ModelStore
@@ -45,6 +46,12 @@ class KerveServer:
                 tensorflow_threads=settings.tensorflow_threads,
             ),
             store=ModelStore(settings.data_dir),
+            policy=TrustPolicy(
+                validation_fraction=settings.validation_fraction,
+                validation_margin=settings.validation_margin,
+                validation_significance=settings.validation_significance,
+                extrapolation_margin=settings.extrapolation_margin,
+            ),
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         options = [

@@ -17,6 +17,7 @@ from kerve_server.service.registry import ModelRegistry
 from kerve_server.transport import convert
 from kerve_server.transport.status import translate_errors, translate_stream_errors
 from kerve_server.transport.tensors import decode_tensor
+from kerve_server.transport.trust import verdict_from_proto
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,10 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
         self._registry.require(request.name)
         inputs = decode_tensor(request.inputs, field="inputs", model=request.name)
         prediction = await self._registry.predict(
-            request.name, inputs, strict=request.strict
+            request.name,
+            inputs,
+            strict=request.strict,
+            min_verdict=verdict_from_proto(request.min_verdict, model=request.name),
         )
         return convert.prediction_to_proto(prediction)
 
