@@ -1,7 +1,8 @@
 """Python client and command line for the Kerve prediction service.
 
-Kerve serves named Keras models over gRPC and flags every prediction that
-comes from untrained weights::
+Kerve serves named Keras models over gRPC, flags every prediction that
+comes from untrained weights, and gives each one a verdict: how far the
+evidence from held-out rows says it can be trusted::
 
     import kerve
 
@@ -9,7 +10,7 @@ comes from untrained weights::
     with kerve.Client("127.0.0.1:50051") as client:
         client.create_model("prices", spec)
         prediction = client.predict("prices", rows)
-        if not prediction.meaningful:
+        if prediction.verdict < kerve.Verdict.VALIDATED:
             print(prediction.notice)
 
 The protocol messages and the gRPC stub are in ``kerve.v1``.
@@ -38,6 +39,7 @@ from kerve._errors import (
 )
 from kerve._spec import Dense, Initializer, ModelSpec, spec_from_dict
 from kerve._tensors import SUPPORTED_DTYPES, array_to_tensor, tensor_to_array
+from kerve._trust import Assessment, Validation, Verdict
 from kerve._types import (
     Evaluation,
     EvaluationReport,
@@ -57,6 +59,7 @@ __all__ = [
     "SUPPORTED_DTYPES",
     "AbortedError",
     "AlreadyExistsError",
+    "Assessment",
     "Classification",
     "Client",
     "DataLossError",
@@ -88,6 +91,8 @@ __all__ = [
     "UnavailableError",
     "UnexpectedStatusError",
     "UntrainedPredictionWarning",
+    "Validation",
+    "Verdict",
     "array_to_tensor",
     "error_from_rpc",
     "spec_from_dict",

@@ -44,6 +44,7 @@ from kerve._security import (
 from kerve._spec import ModelSpec, spec_from_dict
 from kerve._splitting import check_request_size, join_predictions, rows_per_request
 from kerve._tensors import array_to_tensor
+from kerve._trust import Verdict, verdict_argument
 from kerve._types import (
     EvaluationReport,
     ExportedArchive,
@@ -276,14 +277,18 @@ class Client:
         inputs: npt.ArrayLike,
         *,
         strict: bool = False,
+        min_verdict: Verdict | str | None = None,
         warn: bool | None = None,
         max_rows_per_request: int | None = None,
     ) -> Prediction:
         """Run the model's current version on a batch of inputs.
 
         Outputs of untrained weights come back flagged, and by default the
-        call also emits ``UntrainedPredictionWarning``. Check
-        ``Prediction.meaningful`` before using the outputs.
+        call also emits ``UntrainedPredictionWarning``, as it does for
+        outputs whose verdict is NO_BETTER_THAN_BASELINE. Check
+        ``Prediction.meaningful`` and ``Prediction.verdict`` before using the
+        outputs, and ``Prediction.extrapolated_rows`` for rows outside the
+        ranges the model was trained on.
 
         A batch larger than the client's ``max_message_bytes``, or with more
         rows than ``max_rows_per_request``, is split into consecutive
@@ -299,10 +304,15 @@ class Client:
                 or anything ``np.asarray`` accepts. It is sent as given: a
                 single row needs its batch axis, for example ``rows[:1]``.
             strict: If true, the server raises FailedPreconditionError
-                instead of returning outputs of untrained weights.
+                instead of returning outputs of untrained weights, or
+                outputs with NaN or Inf values.
+            min_verdict: The least verdict to accept, as a ``Verdict`` or its
+                name, for example ``"VALIDATED"``; below it the server raises
+                FailedPreconditionError naming the verdict and its numbers.
+                None accepts every verdict.
             warn: Whether to emit ``UntrainedPredictionWarning`` when the
-                outputs are not meaningful; None uses the client's
-                ``warn_untrained``.
+                outputs are not meaningful or no better than the baseline;
+                None uses the client's ``warn_untrained``.
             max_rows_per_request: Maximum rows per request, for example the
                 server's ``--max-batch-rows``; None splits by size only.
 
@@ -315,7 +325,8 @@ class Client:
             InvalidArgumentError: If the shape or values of the inputs are
                 invalid, for example a missing batch axis or a NaN.
             FailedPreconditionError: If ``strict`` is true and the current
-                weights are untrained.
+                weights are untrained, or the verdict is below
+                ``min_verdict``.
             ResourceExhaustedError: If the batch has more rows than the
                 server's ``--max-batch-rows``, a request is larger than the
                 server's ``--max-message-bytes``, or one row alone is larger
@@ -324,8 +335,10 @@ class Client:
                 on both tries.
             TypeError: If the inputs' dtype is not float32, float64, int32
                 or int64.
-            ValueError: If ``max_rows_per_request`` is below 1.
+            ValueError: If ``max_rows_per_request`` is below 1, or
+                ``min_verdict`` names no verdict.
         """
+        required = verdict_argument(min_verdict)
         if max_rows_per_request is not None and max_rows_per_request < 1:
             raise ValueError(
                 f"max_rows_per_request must be at least 1, got {max_rows_per_request}"
@@ -339,12 +352,13 @@ class Client:
             max_rows_per_request=max_rows_per_request,
         )
         if rows is None:
-            prediction = self._predict_part(name, values, strict)
+            prediction = self._predict_part(name, values, strict, required)
         else:
-            prediction = self._predict_split(name, values, strict, rows)
+            prediction = self._predict_split(name, values, strict, required, rows)
 
         should_warn = self.warn_untrained if warn is None else warn
-        if should_warn and not prediction.meaningful:
+        untrusted = prediction.verdict is Verdict.NO_BETTER_THAN_BASELINE
+        if should_warn and (untrusted or not prediction.meaningful):
             notice = prediction.notice or (
                 f"outputs of model {name!r} version {prediction.version} are not "
                 "meaningful"
@@ -354,16 +368,28 @@ class Client:
         return prediction
 
     def _predict_part(
-        self, name: str, inputs: npt.NDArray[np.generic], strict: bool
+        self,
+        name: str,
+        inputs: npt.NDArray[np.generic],
+        strict: bool,
+        min_verdict: kerve_pb2.Verdict,
     ) -> Prediction:
         request = kerve_pb2.PredictRequest(
-            name=name, inputs=array_to_tensor(inputs), strict=strict
+            name=name,
+            inputs=array_to_tensor(inputs),
+            strict=strict,
+            min_verdict=min_verdict,
         )
         response: kerve_pb2.PredictResponse = self._call("Predict", request)
         return Prediction.from_proto(response)
 
     def _predict_split(
-        self, name: str, inputs: npt.NDArray[np.generic], strict: bool, rows: int
+        self,
+        name: str,
+        inputs: npt.NDArray[np.generic],
+        strict: bool,
+        min_verdict: kerve_pb2.Verdict,
+        rows: int,
     ) -> Prediction:
         """Predict a batch ``rows`` rows per request; retry once on a new version."""
         starts = range(0, inputs.shape[0], rows)
@@ -379,7 +405,9 @@ class Client:
             )
             parts: list[Prediction] = []
             for start in starts:
-                part = self._predict_part(name, inputs[start : start + rows], strict)
+                part = self._predict_part(
+                    name, inputs[start : start + rows], strict, min_verdict
+                )
                 if parts and part.version != parts[0].version:
                     versions.append((parts[0].version, part.version))
                     break
@@ -413,7 +441,9 @@ class Client:
         dataset: DatasetLike | None = None,
         epochs: int | None = None,
         batch_size: int | None = None,
-        validation_split: float = 0.0,
+        validation_split: float | None = None,
+        validation_x: npt.ArrayLike | None = None,
+        validation_y: npt.ArrayLike | None = None,
         optimizer: str | None = None,
         learning_rate: float | None = None,
         shuffle: bool | None = None,
@@ -436,8 +466,16 @@ class Client:
             epochs: Number of epochs; None means the server's default, 1.
             batch_size: Rows per gradient step; None means the server's
                 default, 32.
-            validation_split: Fraction of the training rows that Keras holds
-                out for validation, in [0, 1).
+            validation_split: Fraction of the training rows held out at
+                random to score the trained weights against a constant
+                baseline, which gives the new version its verdict, in
+                [0, 1). None means the server's default
+                (--validation-fraction, 0.2 unless set); 0 holds out none,
+                and the version is then UNVALIDATED.
+            validation_x: Inputs to score the trained weights on instead of
+                held-out rows. Requires ``validation_y`` and an unset
+                ``validation_split``.
+            validation_y: Targets of ``validation_x``.
             optimizer: Optimizer name that overrides the spec's for this run.
             learning_rate: Learning rate that overrides the spec's for this
                 run. Without ``optimizer``, the spec's optimizer is kept.
@@ -479,6 +517,8 @@ class Client:
             epochs=epochs,
             batch_size=batch_size,
             validation_split=validation_split,
+            validation_x=validation_x,
+            validation_y=validation_y,
             optimizer=optimizer,
             learning_rate=learning_rate,
             shuffle=shuffle,
@@ -509,7 +549,9 @@ class Client:
         dataset: DatasetLike | None = None,
         epochs: int | None = None,
         batch_size: int | None = None,
-        validation_split: float = 0.0,
+        validation_split: float | None = None,
+        validation_x: npt.ArrayLike | None = None,
+        validation_y: npt.ArrayLike | None = None,
         optimizer: str | None = None,
         learning_rate: float | None = None,
         shuffle: bool | None = None,
@@ -543,6 +585,20 @@ class Client:
             wait_for_slot=wait_for_slot,
         )
         _set_data(request, x, y, dataset)
+        if (validation_x is None) != (validation_y is None):
+            raise ValueError("validation_x and validation_y must be given together")
+        if validation_x is not None and validation_y is not None:
+            if validation_split is not None:
+                raise ValueError(
+                    "validation_split must be None when validation_x and "
+                    f"validation_y are given, got {validation_split}"
+                )
+            request.validation_data.x.CopyFrom(
+                array_to_tensor(np.asarray(validation_x))
+            )
+            request.validation_data.y.CopyFrom(
+                array_to_tensor(np.asarray(validation_y))
+            )
         if optimizer is not None or learning_rate is not None:
             # An empty name keeps the spec's optimizer on the server.
             request.optimizer.CopyFrom(

@@ -105,19 +105,31 @@ def join_predictions(parts: Sequence[Prediction]) -> Prediction:
     """Join the predictions of consecutive parts of one batch, in order.
 
     Every part must come from the same version. The joined prediction is
-    untrained if that version is, and meaningful only if every part is.
+    untrained if that version is, meaningful only if every part is, and has
+    the lowest verdict of the parts. Row marks count from the batch's row 0.
     """
     first, last = parts[0], parts[-1]
     outputs = np.concatenate([part.outputs for part in parts], axis=0)
     untrained = any(part.untrained for part in parts)
     meaningful = all(part.meaningful for part in parts)
+    offsets = np.cumsum([0] + [part.outputs.shape[0] for part in parts[:-1]])
+    pairs = list(zip(parts, offsets, strict=True))
+    extrapolated = np.concatenate(
+        [part.extrapolated_rows + offset for part, offset in pairs]
+    ).astype(np.int64)
+    non_finite = np.concatenate(
+        [part.non_finite_rows + offset for part, offset in pairs]
+    ).astype(np.int64)
     notice = last.notice
-    if not untrained and not meaningful:
-        # Each part's notice counts only its own non-finite values.
-        bad = int(np.count_nonzero(~np.isfinite(outputs)))
+    if extrapolated.size or non_finite.size:
+        # Each part's notice counts only its own rows, from its own row 0.
         notice = (
-            f"NOT MEANINGFUL: model {first.name!r} version {first.version} is "
-            f"trained, but {bad} output value(s) are NaN or Inf."
+            f"{_verdict_name(parts)}: model {first.name!r} version "
+            f"{first.version}, in a batch of {outputs.shape[0]} rows sent as "
+            f"{len(parts)} requests: {extrapolated.size} rows are extrapolations, "
+            f"outside the ranges of the training inputs, and {non_finite.size} "
+            "rows have NaN or Inf outputs. See extrapolated_rows and "
+            "non_finite_rows."
         )
     return Prediction(
         outputs=outputs,
@@ -127,4 +139,13 @@ def join_predictions(parts: Sequence[Prediction]) -> Prediction:
         version=first.version,
         notice=notice,
         name=first.name,
+        verdict=min(part.verdict for part in parts),
+        validation=first.validation,
+        extrapolated_rows=extrapolated,
+        non_finite_rows=non_finite,
+        training_ranges_known=all(part.training_ranges_known for part in parts),
     )
+
+
+def _verdict_name(parts: Sequence[Prediction]) -> str:
+    return min(part.verdict for part in parts).name

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from google.protobuf import json_format, timestamp_pb2
 
 from kerve._tensors import tensor_to_array
+from kerve._trust import Assessment, Validation, Verdict
 from kerve.v1 import kerve_pb2
 
 
@@ -105,6 +106,9 @@ class Model:
         failure_reason: Why the last training run failed; empty unless the
             state is FAILED.
         parameter_count: Number of weights in the model.
+        verdict: How far the current version's outputs can be trusted.
+        assessment: The evidence behind the verdict: the reason, held-out
+            scores and the ranges of the training inputs.
     """
 
     name: str
@@ -117,6 +121,8 @@ class Model:
     last_training: TrainingSummary | None = field(repr=False)
     failure_reason: str
     parameter_count: int
+    verdict: Verdict = Verdict.UNSPECIFIED
+    assessment: Assessment | None = field(default=None, repr=False)
 
     @classmethod
     def from_proto(cls, message: kerve_pb2.Model) -> Model:
@@ -137,6 +143,12 @@ class Model:
             last_training=last_training,
             failure_reason=message.failure_reason,
             parameter_count=message.parameter_count,
+            verdict=Verdict.from_proto(message.verdict),
+            assessment=(
+                Assessment.from_proto(message.assessment)
+                if message.HasField("assessment")
+                else None
+            ),
         )
 
 
@@ -144,8 +156,10 @@ class Model:
 class Prediction:
     """Outputs of one Predict call and what they are worth.
 
-    Check ``meaningful`` before using the outputs. Outputs of untrained
-    weights look like predictions but have learned nothing from any data.
+    Check ``meaningful`` and ``verdict`` before using the outputs. Outputs of
+    untrained weights look like predictions but have learned nothing from any
+    data, and a trained model can be NO_BETTER_THAN_BASELINE: no better than
+    predicting a constant.
 
     Attributes:
         outputs: The outputs, shape (batch, units of the last layer).
@@ -158,6 +172,15 @@ class Prediction:
         notice: The server's sentence for a person about what the outputs
             are worth.
         name: The model's name.
+        verdict: How far the outputs can be trusted: the version's verdict,
+            lowered to at most NO_BETTER_THAN_BASELINE when an output is NaN
+            or Inf.
+        validation: The version's held-out scores, or None without them.
+        extrapolated_rows: Indices of rows with a value outside the ranges of
+            the training inputs, where the model has seen no data.
+        non_finite_rows: Indices of rows with a NaN or Inf output.
+        training_ranges_known: False when the server did not know the
+            training ranges, so that no row was checked for extrapolation.
     """
 
     outputs: npt.NDArray[np.generic]
@@ -167,6 +190,30 @@ class Prediction:
     version: int
     notice: str
     name: str
+    verdict: Verdict = Verdict.UNSPECIFIED
+    validation: Validation | None = None
+    extrapolated_rows: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
+    non_finite_rows: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
+    training_ranges_known: bool = False
+
+    @property
+    def extrapolated(self) -> npt.NDArray[np.bool_]:
+        """One boolean per row: True where the row is an extrapolation."""
+        return self._mask(self.extrapolated_rows)
+
+    @property
+    def non_finite(self) -> npt.NDArray[np.bool_]:
+        """One boolean per row: True where an output of the row is NaN or Inf."""
+        return self._mask(self.non_finite_rows)
+
+    def _mask(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        mask = np.zeros(self.outputs.shape[0] if self.outputs.ndim else 0, bool)
+        mask[rows] = True
+        return mask
 
     @classmethod
     def from_proto(cls, message: kerve_pb2.PredictResponse) -> Prediction:
@@ -179,15 +226,26 @@ class Prediction:
             version=message.version,
             notice=message.notice,
             name=message.name,
+            verdict=Verdict.from_proto(message.verdict),
+            validation=(
+                Validation.from_proto(message.validation)
+                if message.HasField("validation")
+                else None
+            ),
+            extrapolated_rows=np.asarray(message.extrapolated_rows, dtype=np.int64),
+            non_finite_rows=np.asarray(message.non_finite_rows, dtype=np.int64),
+            training_ranges_known=message.training_ranges_known,
         )
 
     def __repr__(self) -> str:
         # The outputs can have millions of values, so show only their shape.
         return (
             f"Prediction(name={self.name!r}, shape={self.outputs.shape}, "
-            f"dtype={self.outputs.dtype}, meaningful={self.meaningful}, "
-            f"untrained={self.untrained}, state={self.state!r}, "
-            f"version={self.version})"
+            f"dtype={self.outputs.dtype}, verdict={self.verdict!r}, "
+            f"meaningful={self.meaningful}, untrained={self.untrained}, "
+            f"state={self.state!r}, version={self.version}, "
+            f"extrapolated_rows={self.extrapolated_rows.size}, "
+            f"non_finite_rows={self.non_finite_rows.size})"
         )
 
 
@@ -276,6 +334,9 @@ class EvaluationReport:
         baseline_source: Which rows the baseline mean came from:
             "train_subset", "last_training_run" or "evaluated_rows".
         samples: Number of rows evaluated.
+        baseline_kind: "training_mean" for a regression loss,
+            "majority_class" for a classification loss, whose constant is
+            the class frequencies.
     """
 
     name: str
@@ -287,6 +348,7 @@ class EvaluationReport:
     baseline: Evaluation
     baseline_source: str
     samples: int
+    baseline_kind: str = ""
 
     @classmethod
     def from_proto(cls, message: kerve_pb2.EvaluateResponse) -> EvaluationReport:
@@ -301,6 +363,7 @@ class EvaluationReport:
             baseline=Evaluation.from_proto(message.baseline),
             baseline_source=message.baseline_source,
             samples=message.samples,
+            baseline_kind=message.baseline_kind,
         )
 
 

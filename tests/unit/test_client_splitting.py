@@ -39,7 +39,14 @@ class ScriptedModels(kerve_pb2_grpc.ModelsServicer):
         self.request_sizes.append(request.ByteSize())
         version = self.versions.pop(0) if len(self.versions) > 1 else self.versions[0]
         outputs = inputs[:, :1].astype(np.float32)
-        finite = bool(np.isfinite(outputs).all())
+        non_finite_rows = np.flatnonzero(~np.isfinite(outputs).all(axis=1))
+        finite = non_finite_rows.size == 0
+        if self.untrained:
+            verdict = kerve_pb2.VERDICT_UNTRAINED
+        elif finite:
+            verdict = kerve_pb2.VERDICT_VALIDATED
+        else:
+            verdict = kerve_pb2.VERDICT_NO_BETTER_THAN_BASELINE
         return kerve_pb2.PredictResponse(
             name=request.name,
             outputs=kerve.array_to_tensor(outputs),
@@ -48,6 +55,8 @@ class ScriptedModels(kerve_pb2_grpc.ModelsServicer):
             state=kerve_pb2.UNTRAINED if self.untrained else kerve_pb2.TRAINED,
             version=version,
             notice=f"version {version}, {inputs.shape[0]} rows",
+            verdict=verdict,
+            non_finite_rows=non_finite_rows.tolist(),
         )
 
 
@@ -169,7 +178,9 @@ def test_non_finite_part_makes_joined_not_meaningful(
 
     assert not prediction.meaningful
     assert not prediction.untrained
-    assert "2 output value(s) are NaN or Inf" in prediction.notice
+    assert prediction.verdict is kerve.Verdict.NO_BETTER_THAN_BASELINE
+    assert prediction.non_finite_rows.tolist() == [3, 17]
+    assert "2 rows have NaN or Inf outputs" in prediction.notice
 
 
 def test_untrained_split_warns_once(models: tuple[ScriptedModels, str]) -> None:

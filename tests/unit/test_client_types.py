@@ -109,8 +109,9 @@ def test_prediction_from_proto_and_repr() -> None:
     assert prediction.meaningful is False
     assert prediction.untrained is True
     assert repr(prediction) == (
-        "Prediction(name='prices', shape=(100, 3), dtype=float32, meaningful=False, "
-        "untrained=True, state=State.UNTRAINED, version=1)"
+        "Prediction(name='prices', shape=(100, 3), dtype=float32, "
+        "verdict=Verdict.UNSPECIFIED, meaningful=False, untrained=True, "
+        "state=State.UNTRAINED, version=1, extrapolated_rows=0, non_finite_rows=0)"
     )
 
 
