@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LISTENING = re.compile(r"Kerve listening on \S+:(\d+)")
+BOUND = re.compile(r"bound \S+:(\d+); health NOT_SERVING")
 START_TIMEOUT_SECONDS = 180.0
 
 
@@ -45,12 +46,17 @@ class ServerProcess:
 
 
 def start_server(
-    log_dir: Path, *arguments: str, data_dir: Path | None = None
+    log_dir: Path,
+    *arguments: str,
+    data_dir: Path | None = None,
+    ready: re.Pattern[str] = LISTENING,
 ) -> ServerProcess:
     """Start ``python -m kerve_server`` on port 0 and wait until it listens.
 
     The store goes in ``data_dir``, by default a ``data`` folder beside the
-    log, so that no test touches the user's own store.
+    log, so that no test touches the user's own store. ``ready`` is the log
+    line to wait for; its first group is the port. The default waits until
+    the store has loaded; ``BOUND`` returns as soon as the port is bound.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{time.monotonic_ns()}.log"
@@ -75,7 +81,7 @@ def start_server(
         )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        match = LISTENING.search(log_path.read_text(errors="replace"))
+        match = ready.search(log_path.read_text(errors="replace"))
         if match:
             return ServerProcess(process, int(match.group(1)), log_path)
         if process.poll() is not None:

@@ -93,12 +93,12 @@ def _matches(presented: str, expected: str) -> bool:
 
 if TYPE_CHECKING:
     # grpc-stubs makes the class generic; grpcio's runtime class is not.
-    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+    AsyncServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
 else:
-    _Interceptor = grpc.aio.ServerInterceptor
+    AsyncServerInterceptor = grpc.aio.ServerInterceptor
 
 
-class TokenInterceptor(_Interceptor):
+class TokenInterceptor(AsyncServerInterceptor):
     """Rejects calls whose token does not allow the method."""
 
     def __init__(self, tokens: Tokens) -> None:
@@ -126,10 +126,10 @@ class TokenInterceptor(_Interceptor):
             handler_call_details.method,
             decision.code.name,
         )
-        return _rejecting(handler, decision)
+        return rejecting_handler(handler, decision)
 
 
-def _rejecting(
+def rejecting_handler(
     handler: grpc.RpcMethodHandler[Any, Any], decision: Decision
 ) -> grpc.RpcMethodHandler[Any, Any]:
     """Return a handler of the same kind as ``handler`` that only aborts."""

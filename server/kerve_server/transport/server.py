@@ -17,8 +17,13 @@ from kerve_server.service.assessment import TrustPolicy
 from kerve_server.service.registry import Limits, ModelRegistry
 from kerve_server.settings import Settings
 from kerve_server.store import ModelStore
-from kerve_server.transport.auth import TokenInterceptor, Tokens
+from kerve_server.transport.auth import (
+    AsyncServerInterceptor,
+    TokenInterceptor,
+    Tokens,
+)
 from kerve_server.transport.handlers import models_handler
+from kerve_server.transport.readiness import ReadinessGate
 from kerve_server.transport.servicer import ModelsServicer
 
 logger = logging.getLogger(__name__)
@@ -61,7 +66,11 @@ class KerveServer:
         ]
         admin, predict = settings.resolved_tokens()
         self.authenticated = admin is not None
-        interceptors = [TokenInterceptor(Tokens(admin, predict))] if admin else []
+        self.readiness = ReadinessGate()
+        interceptors: list[AsyncServerInterceptor] = []
+        if admin:
+            interceptors.append(TokenInterceptor(Tokens(admin, predict)))
+        interceptors.append(self.readiness)
         self._server = grpc.aio.server(
             options=options,
             interceptors=interceptors,
@@ -82,8 +91,11 @@ class KerveServer:
         self.metrics_port = 0
 
     async def start(self) -> int:
-        """Load the store, bind the port, start serving; return the port."""
-        await self.registry.load()
+        """Bind the port, load the store, then serve; return the port.
+
+        Health reports NOT_SERVING, and Models calls fail with UNAVAILABLE,
+        from the moment the port is bound until the store has loaded.
+        """
         address = f"{self.settings.host}:{self.settings.port}"
         credentials = server_credentials(self.settings)
         if credentials is None:
@@ -93,10 +105,19 @@ class KerveServer:
         if self.port == 0:
             raise OSError(f"could not listen on {address}; is the port in use?")
         warn_if_exposed(self.settings.host, authenticated=self.authenticated)
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self._server.start()
+        logger.info(
+            "bound %s:%d; health NOT_SERVING while the store loads",
+            self.settings.host,
+            self.port,
+        )
+        await self.registry.load()
         self.metrics_port = serve_metrics(
             self.settings.host, self.settings.metrics_port
         )
+        self.readiness.open()
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         logger.info(
