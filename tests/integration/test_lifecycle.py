@@ -75,7 +75,7 @@ def test_retrain_predictions_match_a_version(client: kerve.Client, name: str) ->
         for _ in range(3):
             result = client.train(name, dataset=DATA, epochs=3)
             version = result.model.version
-            outputs_by_version[version] = client.predict(name, ROWS).outputs
+            outputs_by_version[version] = client.predict(name, ROWS, warn=False).outputs
     finally:
         stop.set()
         for thread in threads:
@@ -98,7 +98,7 @@ def test_cancel_training_keeps_state(
 ) -> None:
     client.create_model(name, SPEC)
     client.train(name, dataset=DATA, epochs=1)
-    before = client.predict(name, ROWS)
+    before = client.predict(name, ROWS, warn=False)
     stream = _start_long_run(client, name)
 
     cancelled = stub.CancelTraining(kerve_pb2.CancelTrainingRequest(name=name))
@@ -106,7 +106,7 @@ def test_cancel_training_keeps_state(
         for _ in stream:
             pass
     after = _wait_for(client, name, kerve.State.TRAINED)
-    again = client.predict(name, ROWS)
+    again = client.predict(name, ROWS, warn=False)
 
     assert cancelled.state == kerve_pb2.TRAINING
     assert "was cancelled" in caught.value.message

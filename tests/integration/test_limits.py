@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import grpc
@@ -14,6 +15,7 @@ from tests.servers import ServerProcess, start_server
 
 MAX_RPCS = 3
 MAX_MESSAGE = 1024 * 1024
+FREE_SLOTS_SECONDS = 10.0
 SPEC = kerve.ModelSpec(input_shape=(4,), layers=[kerve.Dense(1)], seed=0)
 
 
@@ -51,8 +53,18 @@ def test_rpcs_beyond_limit_rejected(limited: ServerProcess) -> None:
 
 
 def test_serving_again_after_flood(limited: ServerProcess) -> None:
+    # The server frees a slot once it sees a watch cancelled, which can
+    # take a moment after the previous test cancels them.
+    deadline = time.monotonic() + FREE_SLOTS_SECONDS
     with kerve.Client(limited.address, timeout=30) as client:
-        models = client.list_models()
+        while True:
+            try:
+                models = client.list_models()
+                break
+            except kerve.ResourceExhaustedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     assert [model.name for model in models] == ["small"]
 

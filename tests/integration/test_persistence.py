@@ -47,7 +47,7 @@ def test_restart_keeps_trained_model(
         client.create_model("kept", SPEC)
         client.create_model("fresh", SPEC)
         client.train("kept", dataset=DATA, epochs=3)
-        before = client.predict("kept", ROWS)
+        before = client.predict("kept", ROWS, warn=False)
         fresh_before = client.predict("fresh", ROWS, warn=False)
     assert first.stop() == 0
 
@@ -55,7 +55,7 @@ def test_restart_keeps_trained_model(
     restartable.append(second)
     with kerve.Client(second.address) as client:
         model = client.get_model("kept")
-        after = client.predict("kept", ROWS)
+        after = client.predict("kept", ROWS, warn=False)
         fresh = client.get_model("fresh")
         fresh_after = client.predict("fresh", ROWS, warn=False)
 

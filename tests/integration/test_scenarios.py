@@ -88,7 +88,9 @@ def test_training_lowers_test_mse(client: kerve.Client, name: str) -> None:
     before = client.evaluate(name, dataset=dataset)
     result = client.train(name, dataset=dataset, epochs=100)
     after = client.evaluate(name, dataset=dataset)
-    prediction = client.predict(name, np.zeros((3, 5)))
+    # 100 samples teach this network little: the version is trained but
+    # NO_BETTER_THAN_BASELINE, which warns (test_verdicts checks that).
+    prediction = client.predict(name, np.zeros((3, 5)), warn=False)
 
     print(
         f"untrained test MSE {before.current.loss:.1f}, trained "
