@@ -3,6 +3,7 @@
 #
 #   docker build -t kerve .
 #   docker run -p 50051:50051 -v kerve-data:/data kerve
+#   docker run --rm --entrypoint python kerve -m kerve.demo --server HOST:PORT
 #
 # Arguments after the image name are server flags, for example --log-level DEBUG.
 
