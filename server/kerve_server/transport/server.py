@@ -95,7 +95,9 @@ class KerveServer:
         warn_if_exposed(self.settings.host, authenticated=self.authenticated)
         await self._server.start()
         self.metrics_port = serve_metrics(
-            self.settings.host, self.settings.metrics_port
+            self.settings.host,
+            self.settings.metrics_port,
+            count_by_state=self.registry.count_by_state,
         )
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
