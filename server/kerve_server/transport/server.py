@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import signal
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -19,6 +20,7 @@ from kerve_server.settings import Settings
 from kerve_server.store import ModelStore
 from kerve_server.transport.auth import TokenInterceptor, Tokens
 from kerve_server.transport.handlers import models_handler
+from kerve_server.transport.rpc_metrics import RpcMetricsInterceptor
 from kerve_server.transport.servicer import ModelsServicer
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,11 @@ class KerveServer:
         ]
         admin, predict = settings.resolved_tokens()
         self.authenticated = admin is not None
-        interceptors = [TokenInterceptor(Tokens(admin, predict))] if admin else []
+        interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
+        if settings.metrics_port:
+            interceptors.append(RpcMetricsInterceptor(self.registry.has_model))
+        if admin:
+            interceptors.append(TokenInterceptor(Tokens(admin, predict)))
         self._server = grpc.aio.server(
             options=options,
             interceptors=interceptors,
