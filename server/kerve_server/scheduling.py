@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
+from kerve_server import metrics
 from kerve_server.errors import ResourceExhaustedError
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ class _Request(Generic[Token]):
     resolve: Resolver[Token]
     inputs: np.ndarray
     future: asyncio.Future[tuple[np.ndarray, Token]]
+    # perf_counter() when the request joined its model's queue; None for a
+    # request that started without queueing.
+    queued_at: float | None = None
 
     @property
     def rows(self) -> int:
@@ -114,12 +119,15 @@ class InferenceScheduler(Generic[Token]):
         if inputs.shape[0] <= predictor.max_inline_rows:
             # Nothing else of this model is queued or running, and the event
             # loop runs nothing else until this returns.
+            _observe_pass(int(inputs.shape[0]), requests=1, waits=(0.0,))
             return predictor.predict(inputs), token
         queue = self._open_queue(key)
         future: asyncio.Future[tuple[np.ndarray, Token]]
         future = asyncio.get_running_loop().create_future()
+        request = _Request(resolve, inputs, future)
+        _observe_batch([request])
         try:
-            self._submit(queue, [_Request(resolve, inputs, future)], token, predictor)
+            self._submit(queue, [request], token, predictor)
         except BaseException:
             # Nothing was queued behind this request yet: close the queue so
             # that the model's next request does not wait for a batch that
@@ -158,7 +166,9 @@ class InferenceScheduler(Generic[Token]):
             )
         future: asyncio.Future[tuple[np.ndarray, Token]]
         future = asyncio.get_running_loop().create_future()
-        queue.pending.append(_Request(resolve, inputs, future))
+        queue.pending.append(
+            _Request(resolve, inputs, future, queued_at=time.perf_counter())
+        )
         return await future
 
     def _open_queue(self, key: object) -> _ModelQueue[Token]:
@@ -211,6 +221,7 @@ class InferenceScheduler(Generic[Token]):
             if not batch:
                 self._close_queue(queue)
                 return
+            _observe_batch(batch)
             try:
                 token, predictor = batch[0].resolve()
                 rows = sum(request.rows for request in batch)
@@ -246,6 +257,26 @@ class InferenceScheduler(Generic[Token]):
         if len(batch) > 1:
             logger.debug("merged %d requests, %d rows", len(batch), rows)
         return batch
+
+
+def _observe_batch(batch: list[_Request[Token]]) -> None:
+    """Record a forward pass about to start, with its requests' queue waits."""
+    now = time.perf_counter()
+    _observe_pass(
+        sum(request.rows for request in batch),
+        requests=len(batch),
+        waits=[
+            0.0 if request.queued_at is None else now - request.queued_at
+            for request in batch
+        ],
+    )
+
+
+def _observe_pass(rows: int, *, requests: int, waits: Iterable[float]) -> None:
+    metrics.INFERENCE_BATCH_ROWS.observe(rows)
+    metrics.INFERENCE_BATCH_REQUESTS.observe(requests)
+    for seconds in waits:
+        metrics.INFERENCE_QUEUE_SECONDS.observe(seconds)
 
 
 def _merge(batch: list[_Request[Token]]) -> np.ndarray:

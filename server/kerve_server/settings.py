@@ -174,7 +174,16 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=65535,
-        description="Port of the Prometheus metrics endpoint; 0 turns it off.",
+        description=(
+            "TCP port on --host of an HTTP endpoint that serves Prometheus "
+            "metrics at /metrics; 0 turns it off. It serves RPC counts and "
+            "durations in seconds per method, model and status code "
+            "(kerve_rpc_requests_total, kerve_rpc_duration_seconds), Predict "
+            "batch sizes in rows and queue waits in seconds, models per state "
+            "(kerve_models_by_state), predictions and rows by untrained flag "
+            "and verdict, and training runs and their durations in seconds by "
+            "outcome."
+        ),
     )
     max_merged_batch_rows: int = Field(
         default=4096,

@@ -8,6 +8,7 @@ import functools
 import logging
 import math
 import secrets
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -213,7 +214,6 @@ class ModelRegistry:
         finally:
             self._creating.discard(name)
         self._models[name] = entry
-        metrics.MODELS.set(len(self._models))
         logger.info(
             "created model %s: %d parameters, state %s, version 1",
             name,
@@ -230,6 +230,23 @@ class ModelRegistry:
             ModelNotFoundError: no model has that name.
         """
         self._entry(name)
+
+    def has_model(self, name: str) -> bool:
+        """Return True if a model of that name is in the registry."""
+        return name in self._models
+
+    def count_by_state(self) -> dict[str, int]:
+        """Return how many models are in each state, every state included.
+
+        Safe to call from any thread, such as the metrics endpoint's.
+        """
+        counts = dict.fromkeys((state.value for state in State), 0)
+        # list() copies the values in one C call while holding the GIL, so
+        # the event loop thread cannot resize the dict during the copy. A
+        # free-threaded CPython build would need a lock here.
+        for entry in list(self._models.values()):
+            counts[entry.state.value] += 1
+        return counts
 
     def get(self, name: str) -> ModelSnapshot:
         """Return the model's current state.
@@ -258,7 +275,6 @@ class ModelRegistry:
             return
         entry = self._entry(name)
         del self._models[name]
-        metrics.MODELS.set(len(self._models))
         entry.deleted = True
         run = self._runs.get(name)
         if run is not None:
@@ -338,8 +354,9 @@ class ModelRegistry:
             raise verdict_error(
                 name, version, verdict, min_verdict, marks.non_finite.size
             )
-        metrics.PREDICTIONS.labels(untrained=str(not version.trained).lower()).inc()
-        metrics.PREDICTED_ROWS.inc(batch.shape[0])
+        metrics.count_prediction(
+            untrained=not version.trained, verdict=verdict.name, rows=batch.shape[0]
+        )
         return Prediction(
             model=name,
             outputs=outputs,
@@ -472,6 +489,7 @@ class ModelRegistry:
         options: engine.FitOptions,
     ) -> None:
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         acquired = False
         try:
             acquired = await self._acquire_slot(run)
@@ -490,6 +508,9 @@ class ModelRegistry:
             run.finish(TrainingFailedError(f"model {entry.name!r}: {reason}"))
         finally:
             metrics.TRAINING_RUNS.labels(outcome=run.outcome).inc()
+            metrics.TRAINING_SECONDS.labels(outcome=run.outcome).observe(
+                time.perf_counter() - started
+            )
             entry.training = False
             if self._runs.get(entry.name) is run:
                 del self._runs[entry.name]

@@ -24,6 +24,7 @@ from kerve_server.transport.auth import (
 )
 from kerve_server.transport.handlers import models_handler
 from kerve_server.transport.readiness import ReadinessGate
+from kerve_server.transport.rpc_metrics import RpcMetricsInterceptor
 from kerve_server.transport.servicer import ModelsServicer
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class KerveServer:
         self.authenticated = admin is not None
         self.readiness = ReadinessGate()
         interceptors: list[AsyncServerInterceptor] = []
+        if settings.metrics_port:
+            interceptors.append(RpcMetricsInterceptor(self.registry.has_model))
         if admin:
             interceptors.append(TokenInterceptor(Tokens(admin, predict)))
         interceptors.append(self.readiness)
@@ -115,7 +118,9 @@ class KerveServer:
         )
         await self.registry.load()
         self.metrics_port = serve_metrics(
-            self.settings.host, self.settings.metrics_port
+            self.settings.host,
+            self.settings.metrics_port,
+            count_by_state=self.registry.count_by_state,
         )
         self.readiness.open()
         for service in ("", SERVICE_NAME):
