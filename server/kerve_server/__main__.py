@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
+import os
+import platform
 import signal
 import sys
 from collections.abc import Sequence
@@ -11,10 +14,17 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from kerve_server.logs import configure_logging
-from kerve_server.settings import Settings, load_settings
+from kerve_server.logs import configure_logging, relay_native_stderr
+from kerve_server.settings import (
+    Settings,
+    changed_settings,
+    describe_invalid,
+    load_settings,
+)
 
 logger = logging.getLogger("kerve_server")
+
+DISTRIBUTION = "kerve"
 
 
 class _StopDuringStartup(Exception):
@@ -25,25 +35,46 @@ def _stop_during_startup(signum: int, frame: FrameType | None) -> None:
     raise _StopDuringStartup(signal.Signals(signum).name)
 
 
+def kerve_version() -> str:
+    """Return the installed version of the ``kerve`` distribution."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (the kerve distribution is not installed)"
+
+
+def log_startup(settings: Settings) -> None:
+    """Log the version and every setting that differs from its default."""
+    logger.info(
+        "starting Kerve %s (Python %s, process %d)",
+        kerve_version(),
+        platform.python_version(),
+        os.getpid(),
+    )
+    changed = changed_settings(settings)
+    if changed:
+        text = ", ".join(f"{name}={value}" for name, value in changed.items())
+        logger.info("settings changed from their defaults: %s", text)
+    else:
+        logger.info("all settings at their defaults")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse settings, configure logging and serve until stopped."""
     try:
         settings: Settings = load_settings(sys.argv[1:] if argv is None else argv)
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"])
-            print(
-                f"kerve-server: invalid setting {field}: {error['msg']} "
-                f"(received {error.get('input')!r})",
-                file=sys.stderr,
-            )
+        for line in describe_invalid(exc):
+            print(f"kerve-server: {line}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.log_format == "json":
+        relay_native_stderr(settings.log_level)
     # Importing TensorFlow takes seconds. A stop requested meanwhile ends the
     # process at once; serve() replaces these handlers with graceful ones.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _stop_during_startup)
-    logger.info("starting Kerve server")
+    log_startup(settings)
     try:
         from kerve_server.transport.server import serve
 
@@ -53,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as exc:
         logger.error("cannot start: %s", exc)
+        return 1
+    except Exception:
+        # The log, JSON lines included, gets the traceback, not bare stderr.
+        logger.critical("Kerve server failed", exc_info=True)
         return 1
     return 0
 

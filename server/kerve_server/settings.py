@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, CliApp, SettingsConfigDict
 
 # The client library uses the same default, so that a message that the one
@@ -19,12 +19,32 @@ from pydantic_settings import BaseSettings, CliApp, SettingsConfigDict
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
+
+# Settings whose values are never printed, in logs or in error messages: the
+# tokens, the files that hold them, and the path of the TLS private key.
+SECRET_FIELDS = frozenset(
+    {
+        "admin_token",
+        "predict_token",
+        "admin_token_file",
+        "predict_token_file",
+        "tls_key_file",
+    }
+)
+# The text printed in place of a secret's value.
+SECRET_MASK = "<set>"
 
 
 def default_data_dir() -> Path:
     """Return the per-user store folder: ``$XDG_DATA_HOME/kerve``."""
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "kerve"
+
+
+def default_tensorflow_threads() -> int:
+    """Return half the CPU cores, at least 1."""
+    return max(1, (os.cpu_count() or 1) // 2)
 
 
 class Settings(BaseSettings):
@@ -36,11 +56,14 @@ class Settings(BaseSettings):
         cli_kebab_case=True,
         cli_implicit_flags=True,
         cli_enforce_required=False,
+        # --help names each flag's environment variable, and its default.
+        cli_show_env_vars=True,
+        cli_hide_none_type=True,
         extra="ignore",
     )
 
     data_dir: Path = Field(
-        default_factory=lambda: default_data_dir(),
+        default_factory=default_data_dir,
         description=(
             "Folder of the model store; models are saved there and loaded "
             "from it at start. Default: $XDG_DATA_HOME/kerve, else "
@@ -52,8 +75,8 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         description=(
-            "Recent versions kept on disk per model, besides the current "
-            "one and the initial weights."
+            "Number of recent versions kept on disk per model, besides the "
+            "current one and the initial weights."
         ),
     )
     max_import_bytes: int = Field(
@@ -87,7 +110,9 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Bearer token that allows every RPC. Setting it turns "
-            "authentication on; health checks and reflection stay open."
+            "authentication on; health checks and reflection stay open. "
+            "Prefer --admin-token-file, because other users of the machine "
+            "can read command-line arguments."
         ),
     )
     predict_token: SecretStr | None = Field(
@@ -98,10 +123,14 @@ class Settings(BaseSettings):
         ),
     )
     admin_token_file: Path | None = Field(
-        default=None, description="File whose content is the admin token."
+        default=None,
+        description="File whose content is the admin token; it wins over "
+        "--admin-token.",
     )
     predict_token_file: Path | None = Field(
-        default=None, description="File whose content is the predict token."
+        default=None,
+        description="File whose content is the predict token; it wins over "
+        "--predict-token.",
     )
     tls_cert_file: Path | None = Field(
         default=None,
@@ -121,8 +150,8 @@ class Settings(BaseSettings):
         default=1000,
         ge=1,
         description=(
-            "RPCs the server runs at once; past it, calls fail at once with "
-            "RESOURCE_EXHAUSTED."
+            "Maximum RPCs the server runs at once; past it, calls fail at "
+            "once with RESOURCE_EXHAUSTED."
         ),
     )
     host: str = Field(
@@ -135,7 +164,18 @@ class Settings(BaseSettings):
         le=65535,
         description="TCP port to listen on; 0 picks a free port and logs it.",
     )
-    log_level: LogLevel = Field(default="INFO", description="Lowest level logged.")
+    log_level: LogLevel = Field(
+        default="INFO",
+        description="Lowest level of the log records written to stderr.",
+    )
+    log_format: LogFormat = Field(
+        default="text",
+        description=(
+            "Format of the log on stderr: text (a line of time, level, logger "
+            "and message) or json (one JSON object per line with the keys "
+            "time, level, logger, message, and exception when there is one)."
+        ),
+    )
     max_message_bytes: int = Field(
         default=DEFAULT_MAX_MESSAGE_BYTES,
         ge=1024,
@@ -145,25 +185,25 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=64,
-        description="Training runs that may run at once across all models.",
+        description="Maximum training runs at once, across all models.",
     )
     max_parameters: int = Field(
         default=50_000_000,
         ge=1,
-        description="Largest parameter count a model spec may have.",
+        description="Maximum number of parameters (weights) in a model spec.",
     )
     max_batch_rows: int = Field(
         default=65_536,
         ge=1,
-        description="Most rows one Predict request may carry.",
+        description="Maximum rows in one Predict request.",
     )
     max_dataset_rows: int = Field(
         default=1_000_000,
         ge=1,
-        description="Most rows a synthetic dataset may generate.",
+        description="Maximum rows that a synthetic dataset may generate.",
     )
     max_epochs: int = Field(
-        default=100_000, ge=1, description="Most epochs one training run may take."
+        default=100_000, ge=1, description="Maximum epochs of one training run."
     )
     grace_period_seconds: float = Field(
         default=5.0,
@@ -202,7 +242,7 @@ class Settings(BaseSettings):
         ),
     )
     tensorflow_threads: int = Field(
-        default_factory=lambda: default_tensorflow_threads(),
+        default_factory=default_tensorflow_threads,
         ge=1,
         le=1024,
         description=(
@@ -246,16 +286,11 @@ class Settings(BaseSettings):
         default=0.1,
         ge=0.0,
         description=(
-            "A Predict row is marked as extrapolation when a value lies "
-            "outside its training range widened by this fraction of the "
-            "range on each side."
+            "Fraction of each input's training range added on both sides of "
+            "it; a Predict row with a value outside the widened range is "
+            "marked as extrapolation."
         ),
     )
-
-
-def default_tensorflow_threads() -> int:
-    """Return half the CPU cores, at least 1."""
-    return max(1, (os.cpu_count() or 1) // 2)
 
 
 def read_secret(value: SecretStr | None, path: Path | None, name: str) -> str | None:
@@ -285,3 +320,45 @@ def load_settings(argv: Sequence[str] | None = None) -> Settings:
             printed the usage and the error.
     """
     return CliApp.run(Settings, cli_args=list(argv) if argv is not None else [])
+
+
+def changed_settings(settings: Settings) -> dict[str, str]:
+    """Return the settings that differ from their defaults, as printable text.
+
+    A secret's value is replaced by ``SECRET_MASK``, so the result may be
+    logged.
+    """
+    changed: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if value == field.get_default(call_default_factory=True):
+            continue
+        changed[name] = SECRET_MASK if name in SECRET_FIELDS else str(value)
+    return changed
+
+
+def describe_invalid(error: ValidationError) -> list[str]:
+    """Return one line per invalid setting: its flag, variable and value.
+
+    The value received is left out for a secret, and for a check across
+    settings, whose input holds every setting, tokens included.
+    """
+    prefix = Settings.model_config.get("env_prefix", "")
+    lines = []
+    for item in error.errors():
+        if not item["loc"]:
+            lines.append(f"invalid settings: {item['msg']}")
+            continue
+        name = str(item["loc"][0])
+        flag = "--" + name.replace("_", "-")
+        variable = prefix + name.upper()
+        received = (
+            "a value that is not shown because it is secret"
+            if name in SECRET_FIELDS
+            else repr(item.get("input"))
+        )
+        lines.append(
+            f"invalid setting {name} ({flag}, {variable}): {item['msg']}; "
+            f"received {received}"
+        )
+    return lines

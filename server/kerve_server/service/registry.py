@@ -467,6 +467,13 @@ class ModelRegistry:
     async def _acquire_slot(self, run: TrainingRun) -> bool:
         """Wait for a training slot; return False if the run was cancelled."""
         async with self._slot_released:
+            if self._slots_in_use >= self._max_slots:
+                logger.info(
+                    "model %s: training run waits for a slot; %d of %d in use",
+                    run.model,
+                    self._slots_in_use,
+                    self._max_slots,
+                )
             while self._slots_in_use >= self._max_slots:
                 await self._slot_released.wait()
                 if run.cancel_requested.is_set():
@@ -494,6 +501,13 @@ class ModelRegistry:
         try:
             acquired = await self._acquire_slot(run)
             if not acquired or run.cancel_requested.is_set() or entry.deleted:
+                logger.info(
+                    "model %s: training run cancelled before it started; "
+                    "state stays %s, version %d",
+                    entry.name,
+                    entry.state.value,
+                    entry.serving.number,
+                )
                 run.finish(cancelled_error(entry.name))
                 return
             async with entry.lock:
@@ -501,9 +515,21 @@ class ModelRegistry:
         except Exception:
             # A bug or an unexpected Keras error: the model keeps its
             # weights and the caller gets a generic message.
-            logger.exception("training run of model %s failed", entry.name)
             reason = "training failed with an internal error; see the server log"
-            if not entry.deleted:
+            if entry.deleted:
+                logger.exception(
+                    "model %s: training run failed with an unexpected error "
+                    "after the model was deleted",
+                    entry.name,
+                )
+            else:
+                logger.exception(
+                    "model %s: training run failed with an unexpected error; "
+                    "state %s -> FAILED, still serving version %d",
+                    entry.name,
+                    entry.state.value,
+                    entry.serving.number,
+                )
                 entry.set_state(State.FAILED, failure_reason=reason)
             run.finish(TrainingFailedError(f"model {entry.name!r}: {reason}"))
         finally:
@@ -602,6 +628,13 @@ class ModelRegistry:
             if not entry.deleted:
                 entry.set_state(previous_state, failure_reason=previous_reason)
                 self._notify(entry)
+            logger.info(
+                "model %s: training cancelled after fitting, before version %d "
+                "was published; state back to %s",
+                entry.name,
+                entry.next_version,
+                entry.state.value,
+            )
             run.finish(cancelled_error(entry.name))
             return
         now = utc_now()
@@ -695,7 +728,13 @@ class ModelRegistry:
                 entry.state.value,
                 entry.serving.number,
             )
-        logger.info("loaded %d of %d models from %s", loaded, len(found), store.root)
+        logger.info(
+            "loaded %d of %d models from %s, skipped %d as damaged",
+            loaded,
+            len(found),
+            store.root,
+            len(found) - loaded,
+        )
 
     async def _persist_version(self, entry: ModelEntry, version: Version) -> None:
         """Write a version's archive and record it in the entry."""
@@ -1006,10 +1045,11 @@ class ModelRegistry:
             self._creating.discard(name)
         self._models[name] = entry
         logger.info(
-            "imported model %s: %d parameters, state %s, %d archive bytes",
+            "imported model %s: %d parameters, state %s, version %d, %d archive bytes",
             name,
             spec.parameter_count,
             entry.state.value,
+            serving.number,
             len(archive),
         )
         return entry.snapshot()

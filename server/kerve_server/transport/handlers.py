@@ -8,6 +8,7 @@ wire format becomes INVALID_ARGUMENT with a plain message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ from google.protobuf import message, message_factory
 
 from kerve.v1 import kerve_pb2
 from kerve_server.errors import FieldViolation, InvalidArgumentError
+
+logger = logging.getLogger(__name__)
 
 SERVICE = kerve_pb2.DESCRIPTOR.services_by_name["Models"]
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -37,6 +40,11 @@ def _deserializer(cls: type[message.Message]) -> Callable[[bytes], Any]:
         try:
             return cls.FromString(data)
         except message.DecodeError:
+            logger.debug(
+                "rejected %d bytes that are not a valid %s message",
+                len(data),
+                cls.DESCRIPTOR.full_name,
+            )
             return Undecodable(cls.DESCRIPTOR.full_name, len(data))
 
     return parse

@@ -208,7 +208,12 @@ async def serve(settings: Settings) -> None:
     await server.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def request_stop(received: signal.Signals) -> None:
+        logger.info("received %s", received.name)
+        stopping.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+        loop.add_signal_handler(sig, request_stop, sig)
     await stopping.wait()
     await server.stop()

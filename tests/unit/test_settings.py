@@ -1,0 +1,107 @@
+"""Settings: sources, secrets kept out of printed text, invalid values."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from kerve_server.settings import (
+    SECRET_FIELDS,
+    SECRET_MASK,
+    Settings,
+    changed_settings,
+    describe_invalid,
+    load_settings,
+)
+
+ADMIN = "admin-token-for-settings-tests"
+PREDICT = "predict-token-for-settings-tests"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove the caller's KERVE_* variables, which would change the defaults."""
+    for variable in [name for name in os.environ if name.startswith("KERVE_")]:
+        monkeypatch.delenv(variable)
+
+
+def test_flag_beats_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERVE_PORT", "1234")
+    monkeypatch.setenv("KERVE_LOG_FORMAT", "json")
+
+    from_flag = load_settings(["--port", "4321", "--log-format", "text"])
+    from_variable = load_settings([])
+
+    assert from_flag.port == 4321
+    assert from_flag.log_format == "text"
+    assert from_variable.port == 1234
+    assert from_variable.log_format == "json"
+
+
+def test_every_field_documented() -> None:
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"setting {name} has no description"
+        assert field.description.strip() == field.description
+
+
+def test_secret_fields_complete() -> None:
+    for name, field in Settings.model_fields.items():
+        looks_secret = (
+            "token" in name or "key" in name or "SecretStr" in str(field.annotation)
+        )
+        assert (name in SECRET_FIELDS) == looks_secret, name
+
+
+def test_defaults_unchanged() -> None:
+    assert changed_settings(Settings()) == {}
+
+
+def test_changed_settings_mask_secrets(tmp_path: Path) -> None:
+    token_file = tmp_path / "predict"
+    token_file.write_text(PREDICT)
+    settings = Settings(
+        port=0,
+        log_format="json",
+        admin_token=SecretStr(ADMIN),
+        predict_token_file=token_file,
+        tls_cert_file=tmp_path / "server.pem",
+        tls_key_file=tmp_path / "server.key",
+    )
+
+    changed = changed_settings(settings)
+    text = repr(changed)
+
+    assert changed["port"] == "0"
+    assert changed["log_format"] == "json"
+    assert changed["admin_token"] == SECRET_MASK
+    assert changed["predict_token_file"] == SECRET_MASK
+    assert changed["tls_key_file"] == SECRET_MASK
+    assert changed["tls_cert_file"] == str(tmp_path / "server.pem")
+    assert ADMIN not in text
+    assert str(token_file) not in text
+    assert "server.key" not in text
+
+
+def test_invalid_value_named() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(port=70000)
+
+    lines = describe_invalid(caught.value)
+
+    assert len(lines) == 1
+    assert lines[0].startswith("invalid setting port (--port, KERVE_PORT): ")
+    assert lines[0].endswith("received 70000")
+
+
+def test_invalid_secret_hidden() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(admin_token=SecretStr(ADMIN), predict_token=SecretStr(ADMIN))
+
+    lines = describe_invalid(caught.value)
+
+    assert len(lines) == 1
+    assert "the predict token must differ from the admin token" in lines[0]
+    assert ADMIN not in lines[0]
