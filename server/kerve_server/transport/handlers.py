@@ -3,7 +3,8 @@
 The handlers that protoc generates parse each request with ``FromString``.
 For a parse failure grpcio returns UNKNOWN with the exception's text.
 These handlers parse the same way, but a message that is not valid protobuf
-wire format becomes INVALID_ARGUMENT with a plain message.
+wire format becomes INVALID_ARGUMENT with a plain message. Until the server
+has loaded its store, they reject every call with UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from google.protobuf import message, message_factory
 
 from kerve.v1 import kerve_pb2
 from kerve_server.errors import FieldViolation, InvalidArgumentError
+from kerve_server.transport.readiness import NOT_READY_MESSAGE, Readiness
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +52,12 @@ def _deserializer(cls: type[message.Message]) -> Callable[[bytes], Any]:
     return parse
 
 
-def _unary_request(behaviour: Any, *, streaming: bool) -> Any:
+def _unary_request(behaviour: Any, readiness: Readiness, *, streaming: bool) -> Any:
     if streaming:
 
         async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            if not readiness.ready:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, NOT_READY_MESSAGE)
             if isinstance(request, Undecodable):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
             async for response in behaviour(request, context):
@@ -62,6 +66,8 @@ def _unary_request(behaviour: Any, *, streaming: bool) -> Any:
         return stream
 
     async def unary(request: Any, context: Context) -> Any:
+        if not readiness.ready:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, NOT_READY_MESSAGE)
         if isinstance(request, Undecodable):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
         return await behaviour(request, context)
@@ -69,8 +75,11 @@ def _unary_request(behaviour: Any, *, streaming: bool) -> Any:
     return unary
 
 
-def _streamed_requests(behaviour: Any) -> Any:
+def _streamed_requests(behaviour: Any, readiness: Readiness) -> Any:
     async def client_stream(requests: AsyncIterator[Any], context: Context) -> Any:
+        if not readiness.ready:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, NOT_READY_MESSAGE)
+
         async def checked() -> AsyncIterator[Any]:
             async for request in requests:
                 if isinstance(request, Undecodable):
@@ -85,7 +94,9 @@ def _streamed_requests(behaviour: Any) -> Any:
     return client_stream
 
 
-def models_handler(servicer: object) -> grpc.GenericRpcHandler[Any, Any]:
+def models_handler(
+    servicer: object, readiness: Readiness
+) -> grpc.GenericRpcHandler[Any, Any]:
     """Return the generic handler that serves ``servicer`` for every method."""
     handlers = {}
     for method in SERVICE.methods:
@@ -98,14 +109,14 @@ def models_handler(servicer: object) -> grpc.GenericRpcHandler[Any, Any]:
             raise NotImplementedError(f"{method.full_name}: bidirectional stream")
         if method.client_streaming:
             handlers[method.name] = grpc.stream_unary_rpc_method_handler(
-                _streamed_requests(behaviour), parse, serialize
+                _streamed_requests(behaviour, readiness), parse, serialize
             )
         elif method.server_streaming:
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
-                _unary_request(behaviour, streaming=True), parse, serialize
+                _unary_request(behaviour, readiness, streaming=True), parse, serialize
             )
         else:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-                _unary_request(behaviour, streaming=False), parse, serialize
+                _unary_request(behaviour, readiness, streaming=False), parse, serialize
             )
     return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)

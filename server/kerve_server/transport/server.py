@@ -23,7 +23,7 @@ from kerve_server.transport.auth import (
     Tokens,
 )
 from kerve_server.transport.handlers import models_handler
-from kerve_server.transport.readiness import ReadinessGate
+from kerve_server.transport.readiness import Readiness
 from kerve_server.transport.rpc_metrics import RpcMetricsInterceptor
 from kerve_server.transport.servicer import ModelsServicer
 
@@ -67,13 +67,12 @@ class KerveServer:
         ]
         admin, predict = settings.resolved_tokens()
         self.authenticated = admin is not None
-        self.readiness = ReadinessGate()
+        self.readiness = Readiness()
         interceptors: list[AsyncServerInterceptor] = []
         if settings.metrics_port:
             interceptors.append(RpcMetricsInterceptor(self.registry.has_model))
         if admin:
             interceptors.append(TokenInterceptor(Tokens(admin, predict)))
-        interceptors.append(self.readiness)
         self._server = grpc.aio.server(
             options=options,
             interceptors=interceptors,
@@ -85,7 +84,9 @@ class KerveServer:
             max_import_bytes=settings.max_import_bytes,
             max_message_bytes=settings.max_message_bytes,
         )
-        self._server.add_generic_rpc_handlers((models_handler(servicer),))
+        self._server.add_generic_rpc_handlers(
+            (models_handler(servicer, self.readiness),)
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
