@@ -1,18 +1,22 @@
-"""The global options of the ``kerve`` command line and its connection.
+"""The global options of the ``kerve`` command line, its connection and exit codes.
 
 The options choose the server, the token and TLS. ``connect`` opens a
 ``Client`` with them and turns each failure into an ``error:`` line on
-standard error, with hints on what to change, and exit code 1.
+standard error, with hints on what to change, or into a JSON document with
+``--json``, and exits with the code of the failure's gRPC status family.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
+import grpc
 import typer
 from rich.console import Console
 
@@ -25,6 +29,93 @@ from kerve._errors import (
     UnavailableError,
 )
 from kerve._security import read_token_file
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of the ``kerve`` command line, one per family of failure."""
+
+    OK = 0
+    ERROR = 1
+    """An error without a code of its own: a local file that cannot be read
+    or written, INTERNAL, UNKNOWN or another status, or a bug."""
+    USAGE = 2
+    """An invalid option or argument, as typer and click report it."""
+    NOT_FOUND = 3
+    ALREADY_EXISTS = 4
+    INVALID_ARGUMENT = 5
+    """INVALID_ARGUMENT or OUT_OF_RANGE."""
+    FAILED_PRECONDITION = 6
+    """The model's state or verdict does not allow the request."""
+    RESOURCE_EXHAUSTED = 7
+    ACCESS_DENIED = 8
+    """UNAUTHENTICATED or PERMISSION_DENIED."""
+    UNAVAILABLE = 9
+    """No server responded at the address."""
+    DEADLINE_EXCEEDED = 10
+    ABORTED = 11
+    """A training run failed, or a split Predict saw new versions twice."""
+    CANCELLED = 12
+    """A training run was cancelled."""
+    DATA_LOSS = 13
+    STREAM_CLOSED = 14
+    """The server closed a watch or training stream that had started: it shut
+    down or the connection was lost."""
+    NOT_SERVING = 15
+    """``kerve status``: the server responded, but its health is not SERVING."""
+    INTERRUPTED = 130
+    """Ctrl-C ended ``kerve train``, which cancels the run."""
+
+
+_EXIT_CODES_BY_STATUS = {
+    grpc.StatusCode.NOT_FOUND: ExitCode.NOT_FOUND,
+    grpc.StatusCode.ALREADY_EXISTS: ExitCode.ALREADY_EXISTS,
+    grpc.StatusCode.INVALID_ARGUMENT: ExitCode.INVALID_ARGUMENT,
+    grpc.StatusCode.OUT_OF_RANGE: ExitCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION: ExitCode.FAILED_PRECONDITION,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ExitCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.UNAUTHENTICATED: ExitCode.ACCESS_DENIED,
+    grpc.StatusCode.PERMISSION_DENIED: ExitCode.ACCESS_DENIED,
+    grpc.StatusCode.UNAVAILABLE: ExitCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: ExitCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.ABORTED: ExitCode.ABORTED,
+    grpc.StatusCode.CANCELLED: ExitCode.CANCELLED,
+    grpc.StatusCode.DATA_LOSS: ExitCode.DATA_LOSS,
+}
+
+EXIT_CODE_MEANINGS = (
+    (ExitCode.OK, "success"),
+    (ExitCode.ERROR, "error without its own code: unreadable file, INTERNAL, bug"),
+    (ExitCode.USAGE, "usage error: an invalid option or argument"),
+    (ExitCode.NOT_FOUND, "NOT_FOUND"),
+    (ExitCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
+    (ExitCode.INVALID_ARGUMENT, "INVALID_ARGUMENT or OUT_OF_RANGE"),
+    (
+        ExitCode.FAILED_PRECONDITION,
+        "FAILED_PRECONDITION: strict or --min-verdict predict rejected, model busy",
+    ),
+    (ExitCode.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED: a size, row or slot limit"),
+    (ExitCode.ACCESS_DENIED, "UNAUTHENTICATED or PERMISSION_DENIED"),
+    (ExitCode.UNAVAILABLE, "UNAVAILABLE: no server responded"),
+    (ExitCode.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED: no response within --timeout"),
+    (ExitCode.ABORTED, "ABORTED: the training run failed"),
+    (ExitCode.CANCELLED, "CANCELLED: the training run was cancelled"),
+    (ExitCode.DATA_LOSS, "DATA_LOSS: an exported archive does not match"),
+    (ExitCode.STREAM_CLOSED, "the server closed a watch or train stream: it went away"),
+    (ExitCode.NOT_SERVING, "status: the server responded but is not SERVING"),
+    (ExitCode.INTERRUPTED, "Ctrl-C during train, which cancels the run"),
+)
+"""Each exit code with its meaning, as ``--help`` lists them."""
+
+# NOTE: typer 0.29 prints each line of the epilog as it is. Some older typer
+# versions join single line breaks, and there the table is one paragraph.
+EXIT_CODE_EPILOG = "Exit codes:\n" + "\n".join(
+    f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS
+)
+
+
+def exit_code_for(status: grpc.StatusCode) -> ExitCode:
+    """Return the exit code of a failure with ``status``."""
+    return _EXIT_CODES_BY_STATUS.get(status, ExitCode.ERROR)
 
 
 @dataclass(frozen=True)
@@ -43,6 +134,8 @@ class Settings:
     key_file: Path | None = None
     server_name: str | None = None
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    json_output: bool = False
+    """Whether the command prints JSON, so that errors are JSON as well."""
 
     @property
     def uses_tls(self) -> bool:
@@ -190,10 +283,101 @@ def choose_token_source(
     )
 
 
-def fail(message: str, *, code: int = 1) -> NoReturn:
-    """Print ``error: <message>`` on standard error and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
+def fail(
+    message: str,
+    *,
+    code: ExitCode = ExitCode.ERROR,
+    json_output: bool = False,
+    status: grpc.StatusCode | None = None,
+) -> NoReturn:
+    """Print an error on standard error and exit with ``code``.
+
+    The error is ``error: <message>``, or with ``json_output`` the document
+    of ``error_to_json``.
+    """
+    if json_output:
+        echo_error_json(message, code=code, status=status)
+    else:
+        typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def error_to_json(
+    message: str,
+    *,
+    code: ExitCode,
+    status: grpc.StatusCode | None = None,
+    field_violations: list[tuple[str, str]] | None = None,
+    hints: list[str] | None = None,
+) -> dict[str, Any]:
+    """Return the JSON document of an error.
+
+    ``code`` is the gRPC status name, or null for a failure without one,
+    such as an unreadable file.
+    """
+    error: dict[str, Any] = {
+        "code": None if status is None else status.name,
+        "message": message,
+        "exit_code": int(code),
+    }
+    if field_violations:
+        error["field_violations"] = [
+            {"field": name, "description": description}
+            for name, description in field_violations
+        ]
+    if hints:
+        error["hints"] = hints
+    return {"error": error}
+
+
+def echo_error_json(
+    message: str,
+    *,
+    code: ExitCode,
+    status: grpc.StatusCode | None = None,
+    field_violations: list[tuple[str, str]] | None = None,
+    hints: list[str] | None = None,
+) -> None:
+    """Print the JSON document of an error as one line on standard error."""
+    document = error_to_json(
+        message,
+        code=code,
+        status=status,
+        field_violations=field_violations,
+        hints=hints,
+    )
+    typer.echo(json.dumps(document), err=True)
+
+
+def fail_with_error(
+    settings: Settings, error: KerveError, *, code: ExitCode | None = None
+) -> NoReturn:
+    """Report a ``KerveError`` with its hints and exit.
+
+    The exit code is ``code``, or by default that of the error's status.
+    """
+    exit_code = exit_code_for(error.code) if code is None else code
+    # The server's message often repeats its first violation.
+    violations = [
+        (violation, description)
+        for violation, description in error.field_violations
+        if description not in error.message
+    ]
+    advice = hints(settings, error)
+    if settings.json_output:
+        echo_error_json(
+            error.message,
+            code=exit_code,
+            status=error.code,
+            field_violations=violations,
+            hints=[line.strip() for line in advice],
+        )
+    else:
+        lines = [f"error: {error}"]
+        lines.extend(f"  {name}: {description}" for name, description in violations)
+        lines.extend(advice)
+        typer.echo("\n".join(lines), err=True)
+    raise typer.Exit(exit_code)
 
 
 def open_client(settings: Settings) -> Client:
@@ -215,26 +399,19 @@ def open_client(settings: Settings) -> Client:
             max_message_bytes=settings.max_message_bytes,
         )
     except OSError as error:
-        fail(f"{error.strerror}: {error.filename}")
+        fail(f"{error.strerror}: {error.filename}", json_output=settings.json_output)
     except ValueError as error:
-        fail(str(error))
+        fail(str(error), json_output=settings.json_output)
 
 
 @contextlib.contextmanager
 def connect(settings: Settings) -> Iterator[Client]:
-    """Open a client and turn a ``KerveError`` into a one-line error and exit 1."""
+    """Open a client; report a ``KerveError`` and exit with its status's code."""
     try:
         with open_client(settings) as client:
             yield client
     except KerveError as error:
-        lines = [f"error: {error}"]
-        for violation, description in error.field_violations:
-            # The server's message often repeats its first violation.
-            if description not in error.message:
-                lines.append(f"  {violation}: {description}")
-        lines.extend(hints(settings, error))
-        typer.echo("\n".join(lines), err=True)
-        raise typer.Exit(1) from None
+        fail_with_error(settings, error)
 
 
 def hints(settings: Settings, error: KerveError) -> list[str]:

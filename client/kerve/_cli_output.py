@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kerve import _cli_verdicts as verdicts
+from kerve._trust import Verdict
 from kerve._types import (
     Evaluation,
     EvaluationReport,
@@ -33,6 +35,13 @@ NOT_MEANINGFUL_BANNER = "NOT MEANINGFUL: these outputs must not be used"
 UNTRAINED_ARCHIVE_BANNER = (
     "UNTRAINED: this archive contains initial weights, which say nothing about any data"
 )
+
+# Descriptions of the values of EvaluationReport.baseline_kind.
+_BASELINE_KINDS = {
+    "": "mean",
+    "training_mean": "mean",
+    "majority_class": "class frequencies",
+}
 
 # Descriptions of the values of EvaluationReport.baseline_source.
 _BASELINE_SOURCES = {
@@ -91,6 +100,8 @@ def model_to_json(model: Model) -> dict[str, Any]:
         "update_time": _isoformat(model.update_time),
         "failure_reason": model.failure_reason,
         "last_training": last_training,
+        "verdict": model.verdict.name,
+        "assessment": verdicts.assessment_to_json(model.assessment),
         "spec": model.spec,
     }
 
@@ -166,6 +177,12 @@ def print_model(console: Console, model: Model) -> None:
     table.add_row("state", model.state.name)
     table.add_row("version", str(model.version))
     table.add_row("untrained", _untrained_cell(model.untrained))
+    table.add_row("verdict", verdicts.verdict_text(model.verdict))
+    assessment = model.assessment
+    if assessment is not None and assessment.reason:
+        table.add_row("verdict reason", assessment.reason)
+    if assessment is not None and assessment.validation is not None:
+        table.add_row("held-out", verdicts.describe_validation(assessment.validation))
     table.add_row("parameters", str(model.parameter_count))
     table.add_row("input shape", str(tuple(model.spec.get("input_shape", []))))
     table.add_row("layers", _describe_layers(model.spec))
@@ -185,13 +202,16 @@ def print_models(console: Console, models: list[Model]) -> None:
     if not models:
         console.print("no models")
         return
-    table = Table("name", "state", "version", "untrained", "parameters", "updated")
+    table = Table(
+        "name", "state", "version", "untrained", "verdict", "parameters", "updated"
+    )
     for model in models:
         table.add_row(
             model.name,
             model.state.name,
             str(model.version),
             _untrained_cell(model.untrained),
+            verdicts.verdict_text(model.verdict),
             str(model.parameter_count),
             _format_time(model.update_time),
         )
@@ -211,6 +231,11 @@ def prediction_to_json(prediction: Prediction) -> dict[str, Any]:
         "state": prediction.state.name,
         "version": prediction.version,
         "notice": prediction.notice,
+        "verdict": prediction.verdict.name,
+        "validation": verdicts.validation_to_json(prediction.validation),
+        "extrapolated_rows": prediction.extrapolated_rows.tolist(),
+        "non_finite_rows": prediction.non_finite_rows.tolist(),
+        "training_ranges_known": prediction.training_ranges_known,
     }
 
 
@@ -223,37 +248,51 @@ def prediction_banner(prediction: Prediction) -> str | None:
     return None
 
 
-def print_banner(console: Console, banner: str, notice: str) -> None:
-    """Print a warning line in bold red, followed by the server's notice."""
-    console.print(Text(banner, style="bold red"), soft_wrap=True)
-    if notice:
-        console.print(Text(notice, style="yellow"), soft_wrap=True)
+def print_warnings(console: Console, prediction: Prediction) -> None:
+    """Print the banner of outputs that are not meaningful, then the verdict."""
+    banner = prediction_banner(prediction)
+    if banner is not None:
+        console.print(Text(banner, style="bold red"), soft_wrap=True)
+    verdicts.print_prediction_verdict(console, prediction)
 
 
 def print_prediction(console: Console, prediction: Prediction) -> None:
-    """Print the outputs as a table, between warnings if they are not meaningful."""
+    """Print the outputs as a table, after the banner, the verdict and row marks."""
     outputs = prediction.outputs
     if outputs.ndim == 0:
         rows = outputs.reshape(1, 1)
     else:
         rows = outputs.reshape(outputs.shape[0], -1)
-    banner = prediction_banner(prediction)
-    if banner is not None:
-        print_banner(console, banner, prediction.notice)
+    print_warnings(console, prediction)
 
     console.print(
         f"model {prediction.name}, version {prediction.version}, state "
         f"{prediction.state.name}, outputs of shape {outputs.shape}",
         soft_wrap=True,
     )
-    table = Table("row", *(f"output {index}" for index in range(rows.shape[1])))
+    marks = verdicts.row_marks(prediction) if outputs.ndim else []
+    marked = any(marks)
+    columns = [f"output {index}" for index in range(rows.shape[1])]
+    table = Table("row", *columns, *(["marks"] if marked else []))
     for index, row in enumerate(rows.tolist()):
-        table.add_row(str(index), *(_format_number(value) for value in row))
+        cells: list[str | Text] = [str(index)]
+        cells.extend(_format_number(value) for value in row)
+        if marked:
+            cells.append(Text(marks[index], style="bold magenta"))
+        table.add_row(*cells)
     console.print(table)
 
-    # Repeat the warning below a long table, whose top may be out of sight.
-    if banner is not None and rows.shape[0] > _BANNER_REPEAT_ROWS:
-        print_banner(console, banner, prediction.notice)
+    # Repeat the warnings below a long table, whose top may be out of sight.
+    below = prediction.verdict < Verdict.VALIDATED
+    if rows.shape[0] > _BANNER_REPEAT_ROWS:
+        banner = prediction_banner(prediction)
+        if banner is not None:
+            console.print(Text(banner, style="bold red"), soft_wrap=True)
+        if below:
+            console.print(
+                verdicts.verdict_line(prediction.verdict, prediction.version),
+                soft_wrap=True,
+            )
 
 
 # Training
@@ -271,12 +310,42 @@ def progress_to_json(event: TrainingProgress) -> dict[str, Any]:
 
 
 def result_to_json(result: TrainingResult) -> dict[str, Any]:
-    """Return the result of a training run as a JSON document."""
+    """Return the result of a training run as a JSON document.
+
+    ``verdict`` and ``reason`` repeat those of the model's assessment.
+    """
+    model = result.model
     return {
         "event": "result",
-        "model": model_to_json(result.model),
+        "model": model_to_json(model),
         "summary": summary_to_json(result.summary),
+        "verdict": model.verdict.name,
+        "reason": "" if model.assessment is None else model.assessment.reason,
     }
+
+
+def print_result(console: Console, result: TrainingResult) -> None:
+    """Print a training run's result, then the new version's verdict and reason."""
+    model = result.model
+    console.print(
+        f"trained model {model.name}: version {model.version}, state "
+        f"{model.state.name}, {describe_summary(result.summary)}",
+        soft_wrap=True,
+    )
+    console.print(verdicts.verdict_line(model.verdict, model.version), soft_wrap=True)
+    assessment = model.assessment
+    if assessment is None:
+        return
+    below = model.verdict < Verdict.VALIDATED
+    if assessment.reason:
+        console.print(
+            Text(assessment.reason, style="yellow" if below else ""), soft_wrap=True
+        )
+    if assessment.validation is not None:
+        console.print(
+            f"held-out: {verdicts.describe_validation(assessment.validation)}",
+            soft_wrap=True,
+        )
 
 
 # Evaluation
@@ -298,6 +367,7 @@ def report_to_json(report: EvaluationReport) -> dict[str, Any]:
         "initial": _evaluation_to_json(report.initial),
         "baseline": _evaluation_to_json(report.baseline),
         "baseline_source": report.baseline_source,
+        "baseline_kind": report.baseline_kind,
     }
 
 
@@ -318,12 +388,13 @@ def print_report(console: Console, report: EvaluationReport) -> None:
             soft_wrap=True,
         )
 
-    source = report.baseline_source
+    source = _BASELINE_SOURCES.get(report.baseline_source, report.baseline_source)
+    kind = _BASELINE_KINDS.get(report.baseline_kind, report.baseline_kind)
     table = Table(
         "",
         f"current (version {report.version})",
         "initial weights",
-        f"baseline (mean of {_BASELINE_SOURCES.get(source, source)})",
+        f"baseline {report.baseline_kind or 'training_mean'} ({kind} of {source})",
     )
     columns = (report.current, report.initial, report.baseline)
     table.add_row("loss", *(_format_number(column.loss) for column in columns))
@@ -353,6 +424,8 @@ def describe_event(event: ModelEvent) -> str:
     line = f"{model.name}: state {model.state.name}, version {model.version}"
     if model.untrained:
         line += ", untrained"
+    elif model.verdict is not Verdict.UNSPECIFIED:
+        line += f", verdict {model.verdict.name}"
     if model.failure_reason:
         line += f", failure reason: {model.failure_reason}"
     return line

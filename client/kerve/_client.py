@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kerve._archives import (
     CHUNK_ENVELOPE_BYTES,
@@ -190,6 +191,7 @@ class Client:
                 )
             self._channel = grpc.insecure_channel(target, options=channel_options)
         self._stub = kerve_pb2_grpc.ModelsStub(self._channel)  # type: ignore[no-untyped-call]
+        self._health = health_pb2_grpc.HealthStub(self._channel)
 
     @property
     def target(self) -> str:
@@ -220,6 +222,33 @@ class Client:
     def close(self) -> None:
         """Close the channel, cancelling any call still running."""
         self._channel.close()
+
+    def check_health(self, service: str = "") -> str:
+        """Call the ``grpc.health.v1`` Check method of the server.
+
+        Args:
+            service: The service to check, such as ``"kerve.v1.Models"``; the
+                empty string, the default, is the server as a whole.
+
+        Returns:
+            The name of the serving status: "SERVING", "NOT_SERVING" or
+            "UNKNOWN".
+
+        Raises:
+            NotFoundError: If the server has no health status for
+                ``service``.
+            UnavailableError: If no server responds at the target.
+        """
+        request = health_pb2.HealthCheckRequest(service=service)
+        logger.debug("calling Health.Check(%r) on %s", service, self._target)
+        try:
+            response = self._health.Check(
+                request, timeout=self.timeout, metadata=self._metadata
+            )
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from error
+        name: str = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+        return name
 
     def create_model(self, name: str, spec: SpecLike) -> Model:
         """Create an untrained model.

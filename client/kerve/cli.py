@@ -2,21 +2,56 @@
 
 Every command talks to the server named by ``--server`` or ``KERVE_SERVER``,
 with the token and TLS settings of the global options. A failed request
-prints ``error: <status>: <message>`` on standard error, sometimes with a
-hint on the next line, and exits with code 1. Usage errors exit with code 2.
-Ctrl-C during ``kerve train`` cancels the run and exits with code 130, and
-ends ``kerve watch`` with code 0.
+prints ``error: <status>: <message>`` on standard error, sometimes with hints
+on the next lines. With ``--json``, which every command accepts, the result
+is JSON on standard output (one document, or one per line for ``train`` and
+``watch``) and an error is one line of JSON on standard error::
+
+    {"error": {"code": "NOT_FOUND", "message": "...", "exit_code": 3}}
+
+``code`` is the gRPC status name, or null for a failure without one, such as
+an unreadable file; ``field_violations`` and ``hints`` are added when there
+are any. Usage errors (exit code 2) are reported by typer as text, with or
+without ``--json``, because they happen before the command runs.
+
+Exit codes:
+
+===  ==========================================================================
+0    success
+1    an error without its own code: a file that cannot be read or written,
+     INTERNAL, UNKNOWN or another status, or a bug
+2    usage error: an invalid option or argument
+3    NOT_FOUND: no model has the name, or the version is not kept
+4    ALREADY_EXISTS
+5    INVALID_ARGUMENT or OUT_OF_RANGE: invalid spec, shape, dtype or data
+6    FAILED_PRECONDITION: a strict or ``--min-verdict`` predict rejected, a
+     model already training, cancel without a training run
+7    RESOURCE_EXHAUSTED: a limit reached: message size, batch rows, slots
+8    UNAUTHENTICATED or PERMISSION_DENIED
+9    UNAVAILABLE: no server responded at the address
+10   DEADLINE_EXCEEDED: no response within ``--timeout``
+11   ABORTED: the training run failed, for example with a NaN loss
+12   CANCELLED: the training run was cancelled
+13   DATA_LOSS: an exported archive does not match its header
+14   the server closed a watch or training stream after it had started: it
+     shut down or the connection was lost
+15   ``kerve status``: the server responded but is not SERVING
+130  Ctrl-C during ``kerve train``, which cancels the run
+===  ==========================================================================
+
+Ctrl-C ends ``kerve watch`` with code 0.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import grpc
 import numpy as np
@@ -33,7 +68,10 @@ from rich.progress import (
 from rich.text import Text
 
 from kerve import _cli_output as output
+from kerve import _cli_status
 from kerve._cli_connection import (
+    EXIT_CODE_EPILOG,
+    ExitCode,
     MaxMessageBytesOption,
     TlsCaFileOption,
     TlsCertFileOption,
@@ -48,11 +86,18 @@ from kerve._cli_connection import (
 from kerve._cli_connection import Settings as _Settings
 from kerve._cli_connection import connect as _connect
 from kerve._cli_connection import fail as _fail
+from kerve._cli_watch import WatchDisplay
 from kerve._client import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TARGET, Client
 from kerve._datasets import Classification, Regression, Subset
-from kerve._errors import InternalError
+from kerve._errors import (
+    InternalError,
+    KerveError,
+    RequestCancelledError,
+    UnavailableError,
+)
 from kerve._input_files import InputFileError, read_array
 from kerve._spec import Dense, ModelSpec, spec_from_dict
+from kerve._trust import Verdict
 from kerve._types import State, TrainingProgress, TrainingResult
 from kerve.v1 import kerve_pb2
 
@@ -64,6 +109,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODE_EPILOG,
     # Locals can contain input data, so tracebacks of bugs leave them out.
     pretty_exceptions_show_locals=False,
 )
@@ -133,14 +179,22 @@ def main() -> None:
     app()
 
 
+def _command_settings(ctx: typer.Context, json_output: bool) -> _Settings:
+    """Return the global settings with the command's output format."""
+    settings: _Settings = ctx.obj
+    return dataclasses.replace(settings, json_output=json_output)
+
+
 # Input files
 
 
-def _read_data_file(source: str, option: str) -> npt.NDArray[np.generic]:
+def _read_data_file(
+    source: str, option: str, *, json_output: bool = False
+) -> npt.NDArray[np.generic]:
     try:
         return read_array(source)
     except InputFileError as error:
-        _fail(f"{option}: {error}")
+        _fail(f"{option}: {error}", json_output=json_output)
 
 
 # Models
@@ -184,17 +238,17 @@ def _parse_dense(text: str) -> Dense:
     )
 
 
-def _read_spec_file(path: Path) -> kerve_pb2.ModelSpec:
+def _read_spec_file(path: Path, *, json_output: bool) -> kerve_pb2.ModelSpec:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        _fail(f"cannot read {path}: {error.strerror or error}")
+        _fail(f"cannot read {path}: {error.strerror or error}", json_output=json_output)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        _fail(f"cannot read {path}: invalid JSON: {error}")
+        _fail(f"cannot read {path}: invalid JSON: {error}", json_output=json_output)
     try:
         return spec_from_dict(document)
     except ValueError as error:
-        _fail(f"{path}: {error}")
+        _fail(f"{path}: {error}", json_output=json_output)
 
 
 # Compile options shared by create and import.
@@ -215,7 +269,11 @@ MetricOption = Annotated[
 ]
 
 JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")
+    bool,
+    typer.Option(
+        "--json",
+        help=("Print JSON on stdout instead of a table, and errors as JSON on stderr."),
+    ),
 ]
 
 
@@ -264,7 +322,7 @@ def create(
     json_output: JsonFlag = False,
 ) -> None:
     """Create an untrained model from options or from a spec file."""
-    settings: _Settings = ctx.obj
+    settings = _command_settings(ctx, json_output)
     spec_options = {
         "--input-shape": input_shape,
         "--dense": dense,
@@ -284,7 +342,7 @@ def create(
                 f"cannot be combined with {', '.join(conflicting)}",
                 param_hint="'--spec-file'",
             )
-        spec = _read_spec_file(spec_file)
+        spec = _read_spec_file(spec_file, json_output=json_output)
     else:
         if input_shape is None:
             raise typer.BadParameter(
@@ -316,8 +374,8 @@ def create(
 
 @app.command("list")
 def list_models(ctx: typer.Context, json_output: JsonFlag = False) -> None:
-    """List every model with its state and version."""
-    settings: _Settings = ctx.obj
+    """List every model with its state, version and verdict."""
+    settings = _command_settings(ctx, json_output)
     with _connect(settings) as client:
         models = client.list_models()
     if json_output:
@@ -332,8 +390,8 @@ def get(
     name: Annotated[str, typer.Argument(help="Name of the model.")],
     json_output: JsonFlag = False,
 ) -> None:
-    """Show one model: state, version, last training run and spec."""
-    settings: _Settings = ctx.obj
+    """Show one model: state, version, verdict, last training run and spec."""
+    settings = _command_settings(ctx, json_output)
     with _connect(settings) as client:
         model = client.get_model(name)
     if json_output:
@@ -346,11 +404,21 @@ def get(
 def delete(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Name of the model.")],
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='Print {"name": NAME, "deleted": true} on stdout, errors as JSON.',
+        ),
+    ] = False,
 ) -> None:
     """Delete a model."""
-    settings: _Settings = ctx.obj
+    settings = _command_settings(ctx, json_output)
     with _connect(settings) as client:
         client.delete_model(name)
+    if json_output:
+        output.echo_json({"name": name, "deleted": True})
+        return
     settings.stdout.print(f"deleted model {name}")
 
 
@@ -376,6 +444,19 @@ def predict(
             help="Fail with FAILED_PRECONDITION instead of returning untrained output."
         ),
     ] = False,
+    min_verdict: Annotated[
+        str | None,
+        typer.Option(
+            "--min-verdict",
+            metavar="VERDICT",
+            help=(
+                "Least verdict to accept: untrained, no_better_than_baseline, "
+                "unvalidated or validated. Below it the server rejects the "
+                "request with FAILED_PRECONDITION (exit code 6) and the numbers "
+                "behind the verdict. Default: accept every verdict."
+            ),
+        ),
+    ] = None,
     max_rows_per_request: Annotated[
         int | None,
         typer.Option(
@@ -394,20 +475,27 @@ def predict(
             "--json",
             help=(
                 "Print JSON on stdout: outputs, untrained, meaningful, state, "
-                "version, notice. Non-finite outputs become null. Warnings go to "
-                "stderr."
+                "version, notice, verdict, validation, extrapolated_rows, "
+                "non_finite_rows, training_ranges_known. Non-finite outputs become "
+                "null. Warnings go to stderr, and errors as JSON."
             ),
         ),
     ] = False,
 ) -> None:
-    """Run a model on a batch of input rows."""
-    settings: _Settings = ctx.obj
-    inputs = _read_data_file(input_file, "--input")
+    """Run a model on a batch of input rows and show the outputs' verdict.
+
+    A verdict below VALIDATED is printed in colour with its reason, the
+    held-out numbers and the rows that are extrapolations or NaN or Inf.
+    """
+    settings = _command_settings(ctx, json_output)
+    required = _parse_verdict(min_verdict)
+    inputs = _read_data_file(input_file, "--input", json_output=json_output)
     with _connect(settings) as client:
         prediction = client.predict(
             name,
             inputs,
             strict=strict,
+            min_verdict=required,
             warn=False,
             max_rows_per_request=max_rows_per_request,
         )
@@ -415,11 +503,22 @@ def predict(
     if not json_output:
         output.print_prediction(settings.stdout, prediction)
         return
-    # The warning goes to stderr, so that stdout contains only the JSON.
-    banner = output.prediction_banner(prediction)
-    if banner is not None:
-        output.print_banner(settings.stderr, banner, prediction.notice)
+    # The warnings go to stderr, so that stdout contains only the JSON.
+    if (
+        output.prediction_banner(prediction) is not None
+        or prediction.verdict < Verdict.VALIDATED
+    ):
+        output.print_warnings(settings.stderr, prediction)
     output.echo_json(output.prediction_to_json(prediction))
+
+
+def _parse_verdict(text: str | None) -> Verdict | None:
+    if text is None:
+        return None
+    try:
+        return Verdict.parse(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="'--min-verdict'") from None
 
 
 # Training and evaluation data
@@ -535,6 +634,7 @@ class _DataOptions:
     classes: int | None
     random_state: int | None
     test_fraction: float
+    json_output: bool = False
 
     def to_arguments(self) -> dict[str, Any]:
         """Return the ``x``, ``y`` and ``dataset`` arguments of a client call."""
@@ -551,8 +651,8 @@ class _DataOptions:
                 param_hint="'--x' / '--y'",
             )
         return {
-            "x": _read_data_file(self.x, "--x"),
-            "y": _read_data_file(self.y, "--y"),
+            "x": _read_data_file(self.x, "--x", json_output=self.json_output),
+            "y": _read_data_file(self.y, "--y", json_output=self.json_output),
         }
 
     def _dataset(self) -> Regression | Classification:
@@ -595,13 +695,25 @@ class _DataOptions:
 # Training
 
 
-def _echo_progress_json(event: TrainingProgress) -> None:
-    output.echo_json(output.progress_to_json(event))
+def _fail_stream_closed(
+    settings: _Settings, stream: str, name: str, error: KerveError
+) -> NoReturn:
+    """Exit with STREAM_CLOSED after a stream that had started failed."""
+    _fail(
+        f"the server closed the {stream} stream of model {name} after it had "
+        f"started, so the server shut down or the connection was lost ({error}). "
+        "Check the server with: kerve status",
+        code=ExitCode.STREAM_CLOSED,
+        json_output=settings.json_output,
+        status=error.code,
+    )
 
 
-def _train_with_progress_bar(
+def _run_training(
     settings: _Settings, client: Client, name: str, arguments: dict[str, Any]
 ) -> TrainingResult:
+    """Train with a progress bar on stderr, or with one JSON line per epoch."""
+    started = False
     progress = Progress(
         TextColumn("training {task.description}"),
         BarColumn(),
@@ -609,19 +721,27 @@ def _train_with_progress_bar(
         TextColumn("epochs, loss {task.fields[loss]}"),
         TimeElapsedColumn(),
         console=settings.stderr,
+        disable=settings.json_output,
     )
-    with progress:
-        task = progress.add_task(name, total=arguments.get("epochs"), loss="-")
 
-        def show(event: TrainingProgress) -> None:
-            progress.update(
-                task,
-                completed=event.epoch,
-                total=event.epochs,
-                loss=f"{event.loss:.6g}",
-            )
+    def show(event: TrainingProgress) -> None:
+        nonlocal started
+        started = True
+        if settings.json_output:
+            output.echo_json(output.progress_to_json(event))
+            return
+        progress.update(
+            task, completed=event.epoch, total=event.epochs, loss=f"{event.loss:.6g}"
+        )
 
-        return client.train(name, **arguments, on_progress=show)
+    try:
+        with progress:
+            task = progress.add_task(name, total=arguments.get("epochs"), loss="-")
+            return client.train(name, **arguments, on_progress=show)
+    except UnavailableError as error:
+        if not started:
+            raise
+        _fail_stream_closed(settings, "training", name, error)
 
 
 def _start_detached(
@@ -629,7 +749,6 @@ def _start_detached(
     client: Client,
     name: str,
     arguments: dict[str, Any],
-    json_output: bool,
 ) -> None:
     """Follow a run that keeps going on disconnect until its first event arrives.
 
@@ -655,12 +774,12 @@ def _start_detached(
         ) from None
 
     if isinstance(event, TrainingResult):
-        if json_output:
+        if settings.json_output:
             output.echo_json(output.result_to_json(event))
         else:
-            _print_trained(settings, event)
+            output.print_result(settings.stdout, event)
         return
-    if json_output:
+    if settings.json_output:
         output.echo_json(output.progress_to_json(event))
         output.echo_json({"event": "detached", "name": name})
         return
@@ -671,13 +790,57 @@ def _start_detached(
     )
 
 
-def _print_trained(settings: _Settings, result: TrainingResult) -> None:
-    model = result.model
-    settings.stdout.print(
-        f"trained model {model.name}: version {model.version}, state "
-        f"{model.state.name}, {output.describe_summary(result.summary)}",
-        soft_wrap=True,
-    )
+ValidationXFile = Annotated[
+    str | None,
+    typer.Option(
+        "--validation-x",
+        metavar="FILE",
+        rich_help_panel=_DATA_PANEL,
+        help=(
+            "Inputs that score the trained weights and give the verdict, instead "
+            "of rows held out of the training data. Needs --validation-y; not "
+            "with --validation-split. Same formats as --x."
+        ),
+    ),
+]
+ValidationYFile = Annotated[
+    str | None,
+    typer.Option(
+        "--validation-y",
+        metavar="FILE",
+        rich_help_panel=_DATA_PANEL,
+        help="Targets of --validation-x, one row per input row.",
+    ),
+]
+
+
+def _validation_arguments(
+    split: float | None,
+    x: str | None,
+    y: str | None,
+    *,
+    json_output: bool,
+) -> dict[str, Any]:
+    """Return the ``validation_*`` arguments of ``Client.train``."""
+    if x is None and y is None:
+        return {"validation_split": split}
+    if x is None or y is None:
+        present, absent = (
+            ("--validation-x", "--validation-y")
+            if y is None
+            else ("--validation-y", "--validation-x")
+        )
+        raise typer.BadParameter(f"needs {absent} as well", param_hint=f"'{present}'")
+    if split is not None:
+        raise typer.BadParameter(
+            "cannot be combined with --validation-x and --validation-y, which "
+            "replace the held-out rows",
+            param_hint="'--validation-split'",
+        )
+    return {
+        "validation_x": _read_data_file(x, "--validation-x", json_output=json_output),
+        "validation_y": _read_data_file(y, "--validation-y", json_output=json_output),
+    }
 
 
 @app.command()
@@ -695,6 +858,8 @@ def train(
     classes: ClassesOption = None,
     random_state: RandomStateOption = None,
     test_fraction: TestFractionOption = 0.0,
+    validation_x: ValidationXFile = None,
+    validation_y: ValidationYFile = None,
     epochs: Annotated[
         int | None, typer.Option(help="Number of epochs. Default: 1.")
     ] = None,
@@ -702,9 +867,16 @@ def train(
         int | None, typer.Option(help="Rows per gradient step. Default: 32.")
     ] = None,
     validation_split: Annotated[
-        float,
-        typer.Option(help="Fraction of training rows held out for validation."),
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            help=(
+                "Fraction of training rows held out at random to score the "
+                "trained weights against a constant baseline, which gives the "
+                "verdict, in [0, 1). Default: the server's --validation-fraction. "
+                "0 holds out none, and the new version is UNVALIDATED."
+            )
+        ),
+    ] = None,
     optimizer: Annotated[
         str | None,
         typer.Option(help="Optimizer for this run instead of the spec's."),
@@ -740,14 +912,19 @@ def train(
         typer.Option(
             "--json",
             help=(
-                "Print one JSON object per epoch, then one with the result, or with "
-                '"event": "detached" after the first epoch with --detach.'
+                "Print one JSON object per epoch, then one with the result, its "
+                'verdict and reason, or with "event": "detached" after the first '
+                "epoch with --detach. Errors go to stderr as JSON."
             ),
         ),
     ] = False,
 ) -> None:
-    """Train a model and publish the trained weights as a new version."""
-    settings: _Settings = ctx.obj
+    """Train a model, publish the trained weights as a new version, show its verdict.
+
+    The server scores the trained weights on held-out rows against a constant
+    baseline, and the new version's verdict and reason are printed at the end.
+    """
+    settings = _command_settings(ctx, json_output)
     data = _DataOptions(
         x=x,
         y=y,
@@ -760,12 +937,16 @@ def train(
         classes=classes,
         random_state=random_state,
         test_fraction=test_fraction,
+        json_output=json_output,
+    )
+    validation = _validation_arguments(
+        validation_split, validation_x, validation_y, json_output=json_output
     )
     arguments = {
         **data.to_arguments(),
+        **validation,
         "epochs": epochs,
         "batch_size": batch_size,
-        "validation_split": validation_split,
         "optimizer": optimizer,
         "learning_rate": learning_rate,
         "keep_running_on_disconnect": detach,
@@ -774,29 +955,23 @@ def train(
 
     with _connect(settings) as client:
         if detach:
-            _start_detached(settings, client, name, arguments, json_output)
+            _start_detached(settings, client, name, arguments)
             return
         try:
-            if json_output:
-                result = client.train(
-                    name,
-                    **arguments,
-                    on_progress=_echo_progress_json,
-                )
-            else:
-                result = _train_with_progress_bar(settings, client, name, arguments)
+            result = _run_training(settings, client, name, arguments)
         except KeyboardInterrupt:
             # Closing the stream cancelled the call, and with it the run.
             _fail(
                 f"interrupted: the training run of model {name} is cancelled, and "
                 "the model keeps its previous state and version",
-                code=130,
+                code=ExitCode.INTERRUPTED,
+                json_output=json_output,
             )
 
     if json_output:
         output.echo_json(output.result_to_json(result))
         return
-    _print_trained(settings, result)
+    output.print_result(settings.stdout, result)
 
 
 # Evaluation
@@ -846,8 +1021,12 @@ def evaluate(
     ] = SubsetChoice.default,
     json_output: JsonFlag = False,
 ) -> None:
-    """Score the current weights, the initial weights and a mean predictor."""
-    settings: _Settings = ctx.obj
+    """Score the current weights, the initial weights and a constant baseline.
+
+    The baseline's kind is training_mean for a regression loss and
+    majority_class (the class frequencies) for a classification loss.
+    """
+    settings = _command_settings(ctx, json_output)
     data = _DataOptions(
         x=x,
         y=y,
@@ -860,6 +1039,7 @@ def evaluate(
         classes=classes,
         random_state=random_state,
         test_fraction=test_fraction,
+        json_output=json_output,
     )
     arguments = data.to_arguments()
 
@@ -890,7 +1070,7 @@ def reset(
     json_output: JsonFlag = False,
 ) -> None:
     """Re-initialize a model's weights as a new, untrained version."""
-    settings: _Settings = ctx.obj
+    settings = _command_settings(ctx, json_output)
     with _connect(settings) as client:
         model = client.reset_model(name, seed=seed)
     if json_output:
@@ -910,7 +1090,7 @@ def cancel(
     json_output: JsonFlag = False,
 ) -> None:
     """Cancel a model's training run and keep its previous version."""
-    settings: _Settings = ctx.obj
+    settings = _command_settings(ctx, json_output)
     with _connect(settings) as client:
         model = client.cancel_training(name)
     if json_output:
@@ -934,34 +1114,87 @@ def watch(
             "--json",
             help=(
                 'Print one JSON object per event: "event": "state" with the model, '
-                'or "event": "progress" with the epoch, loss and metrics.'
+                'or "event": "progress" with the epoch, loss and metrics. Errors '
+                "go to stderr as JSON."
             ),
         ),
     ] = False,
 ) -> None:
     """Print a model's state changes and training epochs as they happen.
 
-    The first line is the model as it is now. The command ends when the model
-    is deleted, or on Ctrl-C, with exit code 0. It is not bounded by --timeout.
+    The first line is the model as it is now. On a terminal, each training
+    run shows as a progress bar of its epochs and loss. The command ends when
+    the model is deleted, or on Ctrl-C, with exit code 0, and with exit code
+    14 when the server shuts down or the connection is lost. It is not
+    bounded by --timeout.
     """
-    settings: _Settings = ctx.obj
+    settings = _command_settings(ctx, json_output)
+    started = False
     with _connect(settings) as client:
         events = client.watch_model(name)
         try:
-            with contextlib.closing(events):
+            with contextlib.closing(events), WatchDisplay(settings.stdout) as display:
                 for event in events:
+                    started = True
                     if json_output:
                         output.echo_json(output.event_to_json(event))
                     else:
-                        # typer.echo flushes, so each line shows up at once
-                        # in a pipe.
-                        typer.echo(output.describe_event(event))
+                        display.show(event)
         except KeyboardInterrupt:
             return
+        except (UnavailableError, RequestCancelledError) as error:
+            # Before the first event, UNAVAILABLE means that no server
+            # responded. After it, the server ended the stream, which it
+            # does only when it shuts down.
+            if not started:
+                raise
+            _fail_stream_closed(settings, "watch", name, error)
     if json_output:
         output.echo_json({"event": "deleted", "name": name})
     else:
         typer.echo(f"{name}: deleted")
+
+
+# Status
+
+STATUS_TIMEOUT_SECONDS = 10.0
+"""Deadline of the requests of ``kerve status`` without ``--timeout``."""
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help=(
+                "Print JSON on stdout: server, serving, health, client_version, "
+                "server_version (null: not available over the API) and models "
+                "with counts by state and by verdict. Errors go to stderr as JSON."
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Show the server's health, the client version and the models by state.
+
+    Exit code 0 when the server and its kerve.v1.Models service are SERVING,
+    15 when the server responds but is not SERVING (the report is printed
+    all the same), and 9 when no server responds. Without --timeout the
+    requests have a deadline of 10 seconds.
+    """
+    settings = _command_settings(ctx, json_output)
+    if settings.timeout is None:
+        # A probe must end even when packets to the address are dropped.
+        settings = dataclasses.replace(settings, timeout=STATUS_TIMEOUT_SECONDS)
+    with _connect(settings) as client:
+        report = _cli_status.fetch_status(client, settings.server)
+    if json_output:
+        output.echo_json(_cli_status.status_to_json(report))
+    else:
+        _cli_status.print_status(settings.stdout, report)
+    if not report.serving:
+        raise typer.Exit(ExitCode.NOT_SERVING)
 
 
 # Archives
@@ -1011,7 +1244,7 @@ def import_archive(
     Without --optimizer, --learning-rate, --loss or --metric, the server
     chooses the compile settings.
     """
-    settings: _Settings = ctx.obj
+    settings = _command_settings(ctx, json_output)
     compile_settings: dict[str, Any] | None = None
     if optimizer or learning_rate is not None or loss or metric:
         compile_settings = {
@@ -1032,7 +1265,10 @@ def import_archive(
                 seed=seed,
             )
         except OSError as error:
-            _fail(f"cannot read {archive}: {error.strerror or error}")
+            _fail(
+                f"cannot read {archive}: {error.strerror or error}",
+                json_output=json_output,
+            )
     if json_output:
         output.echo_json(output.model_to_json(model))
     else:
@@ -1059,18 +1295,21 @@ def export(
             "--json",
             help=(
                 "Print JSON on stdout: name, version, untrained, path, size_bytes, "
-                "sha256. Warnings go to stderr."
+                "sha256. Warnings go to stderr, and errors as JSON."
             ),
         ),
     ] = False,
 ) -> None:
     """Save a version of a model as a .keras archive."""
-    settings: _Settings = ctx.obj
+    settings = _command_settings(ctx, json_output)
     with _connect(settings) as client:
         try:
             exported = client.export_model(name, destination, version=version)
         except OSError as error:
-            _fail(f"cannot write {destination}: {error.strerror or error}")
+            _fail(
+                f"cannot write {destination}: {error.strerror or error}",
+                json_output=json_output,
+            )
 
     if exported.untrained:
         console = settings.stderr if json_output else settings.stdout

@@ -311,7 +311,7 @@ def test_delete(server: ServerProcess, client: kerve.Client, name: str) -> None:
 
     assert deleted.returncode == 0
     assert deleted.stdout.strip() == f"deleted model {name}"
-    assert again.returncode == 1
+    assert again.returncode == 3
     assert again.stderr.startswith(f"error: NOT_FOUND: model {name!r} not found")
 
 
@@ -373,8 +373,11 @@ def test_banner_gone_after_training(
     assert "NOT MEANINGFUL" not in table.stdout
     assert f"model {name}, version 2, state TRAINED" in table.stdout
     assert table.stderr == ""
+    # Six rows are too few to hold any out, so the version is UNVALIDATED.
+    assert "VERDICT UNVALIDATED: version 2" in table.stdout
     assert json.loads(as_json.stdout)["meaningful"] is True
-    assert as_json.stderr == ""
+    assert json.loads(as_json.stdout)["verdict"] == "UNVALIDATED"
+    assert as_json.stderr.startswith("VERDICT UNVALIDATED: version 2")
 
 
 def test_strict_predict_fails(
@@ -386,7 +389,7 @@ def test_strict_predict_fails(
         server, "predict", name, "--input", str(rows_files["npy"]), "--strict"
     )
 
-    assert completed.returncode == 1
+    assert completed.returncode == 6
     assert completed.stderr.startswith("error: FAILED_PRECONDITION: ")
     assert completed.stdout == ""
 
@@ -414,7 +417,9 @@ def test_train_json_lines(
     assert result["model"]["state"] == "TRAINED"
     assert result["model"]["version"] == 2
     assert result["summary"]["epochs_run"] == 3
-    assert result["summary"]["samples"] == 150
+    # Without --validation-split, the server holds out 20% of the 150 rows.
+    assert result["summary"]["samples"] == 120
+    assert result["model"]["assessment"]["validation"]["rows"] == 30
 
 
 def test_train_from_files(
@@ -431,9 +436,12 @@ def test_train_from_files(
     )
 
     assert completed.returncode == 0, completed.stderr
+    # The server holds out 20% of the 32 rows to give the verdict.
     assert completed.stdout.startswith(
-        f"trained model {name}: version 2, state TRAINED, 2 epochs on 32 samples"
+        f"trained model {name}: version 2, state TRAINED, 2 epochs on 25 samples"
     )
+    assert "verdict" in completed.stdout.splitlines()[1].lower()
+    assert "held-out: 7 rows (validation_split)" in completed.stdout
 
 
 def test_evaluate_table_and_json(
@@ -452,10 +460,11 @@ def test_evaluate_table_and_json(
     assert f"model {name}, version 2, state TRAINED, 50 samples" in table.stdout
     assert "current (version 2)" in table.stdout
     assert "initial weights" in table.stdout
-    assert "baseline (mean of the train subset)" in table.stdout
+    assert "baseline training_mean (mean of the train subset)" in table.stdout
     report = json.loads(as_json.stdout)
     assert report["samples"] == 200
     assert report["baseline_source"] == "train_subset"
+    assert report["baseline_kind"] == "training_mean"
     assert report["untrained"] is False
     assert set(report) >= {"current", "initial", "baseline"}
 
@@ -577,11 +586,14 @@ def test_train_wait_for_slot(
             with contextlib.suppress(kerve.RequestCancelledError):
                 stream.close()
 
-    assert rejected.returncode == 1
+    assert rejected.returncode == 7
     # Before it, the progress bar may have left its line on standard error.
     assert rejected.stderr.splitlines()[-1].startswith("error: RESOURCE_EXHAUSTED: ")
     assert returncode == 0
-    assert output[-1].startswith(f"trained model {name}: version 2, state TRAINED")
+    assert any(
+        line.startswith(f"trained model {name}: version 2, state TRAINED")
+        for line in output
+    )
 
 
 # Reset, cancel and watch
@@ -607,7 +619,7 @@ def test_cancel_without_run(
 
     completed = run_kerve(server, "cancel", name)
 
-    assert completed.returncode == 1
+    assert completed.returncode == 6
     assert completed.stderr.strip() == (
         f"error: FAILED_PRECONDITION: model {name!r} has no training run to "
         "cancel; its state is UNTRAINED"
@@ -650,7 +662,8 @@ def test_watch_until_interrupted(
     assert lines[0] == f"{name}: state TRAINING, version 1, untrained"
     assert lines[1].startswith(f"{name}: epoch 1/2, loss ")
     assert lines[2].startswith(f"{name}: epoch 2/2, loss ")
-    assert lines[3] == f"{name}: state TRAINED, version 2"
+    # Six rows are too few to hold any out, so the version is UNVALIDATED.
+    assert lines[3] == f"{name}: state TRAINED, version 2, verdict UNVALIDATED"
     assert running.process.returncode == 0
     assert stderr == ""
 
@@ -676,7 +689,7 @@ def test_watch_json_ends_on_delete(
 def test_watch_unknown_model(server: ServerProcess) -> None:
     completed = run_kerve(server, "watch", "no-such-model")
 
-    assert completed.returncode == 1
+    assert completed.returncode == 3
     assert completed.stderr.startswith(
         "error: NOT_FOUND: model 'no-such-model' not found"
     )
@@ -736,7 +749,7 @@ def test_export_unknown_version(
 
     completed = run_kerve(server, "export", name, str(path), "--version", "7")
 
-    assert completed.returncode == 1
+    assert completed.returncode == 3
     assert completed.stderr.startswith(
         f"error: NOT_FOUND: model {name!r} has no version 7"
     )
@@ -751,7 +764,7 @@ def test_import_invalid_archive(
 
     completed = run_kerve(server, "import", name, str(path))
 
-    assert completed.returncode == 1
+    assert completed.returncode == 5
     assert completed.stderr.startswith(
         f"error: INVALID_ARGUMENT: cannot import model {name!r}: not a .keras "
         "archive (a zip file)"
@@ -762,10 +775,10 @@ def test_import_invalid_archive(
 # Errors
 
 
-def test_unknown_model_exits_1(server: ServerProcess) -> None:
+def test_unknown_model_exits_3(server: ServerProcess) -> None:
     completed = run_kerve(server, "get", "no-such-model")
 
-    assert completed.returncode == 1
+    assert completed.returncode == 3
     assert completed.stderr.startswith(
         "error: NOT_FOUND: model 'no-such-model' not found"
     )
@@ -788,8 +801,270 @@ def test_unreachable_server_message() -> None:
         check=False,
     )
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert completed.stderr.startswith("error: UNAVAILABLE: ")
     assert f"no Kerve server responded at {address}" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert completed.stdout == ""
+
+
+# Exit codes of the error families
+
+
+def test_error_families_exit_codes(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    tmp_path: Path,
+    training_files: tuple[Path, Path],
+) -> None:
+    client.create_model(name, SPEC)
+    x, y = training_files
+    wrong_shape = tmp_path / "wrong.npy"
+    np.save(wrong_shape, np.zeros((2, 3)))
+    overflowing = tmp_path / "overflowing.npy"
+    np.save(overflowing, np.full((8, 4), 1e30, np.float32))
+    zeros = tmp_path / "zeros.npy"
+    np.save(zeros, np.zeros((8, 1)))
+    cases = {
+        "NOT_FOUND": (["get", "no-such-model"], 3),
+        "ALREADY_EXISTS": (["create", name, "--input-shape", "4", "--dense", "1"], 4),
+        "INVALID_ARGUMENT": (["predict", name, "--input", str(wrong_shape)], 5),
+        "FAILED_PRECONDITION": (["cancel", name], 6),
+        "RESOURCE_EXHAUSTED": (
+            ["--max-message-bytes", "100", "train", name, "--x", str(x), "--y", str(y)],
+            7,
+        ),
+        "DEADLINE_EXCEEDED": (["--timeout", "0.000001", "list"], 10),
+        "ABORTED": (
+            ["train", name, "--x", str(overflowing), "--y", str(zeros)],
+            11,
+        ),
+    }
+
+    for status, (arguments, code) in cases.items():
+        completed = run_kerve(server, *arguments)
+        as_json = run_kerve(server, *arguments[:-1], arguments[-1], "--json")
+
+        assert completed.returncode == code, (status, completed.stderr)
+        assert f"error: {status}: " in completed.stderr, status
+        assert "Traceback" not in completed.stderr
+        error = json.loads(as_json.stderr.splitlines()[-1])["error"]
+        assert as_json.returncode == code, (status, as_json.stderr)
+        assert error["code"] == status
+        assert error["exit_code"] == code
+
+
+def test_cancelled_train_exits_12(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    training_files: tuple[Path, Path],
+) -> None:
+    client.create_model(name, SPEC)
+    x, y = training_files
+    arguments = ("--x", str(x), "--y", str(y), "--epochs", "100000", "--json")
+
+    with running_kerve(server.address, "train", name, *arguments) as running:
+        running.next_line()
+        client.cancel_training(name)
+        running.remaining_lines()
+        stderr = running.stderr()
+
+    error = json.loads(stderr)["error"]
+    assert running.process.returncode == 12
+    assert error["code"] == "CANCELLED"
+    assert error["exit_code"] == 12
+
+
+# JSON output of every command
+
+
+def test_every_command_prints_json(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    tmp_path: Path,
+    training_files: tuple[Path, Path],
+    rows_files: dict[str, Path],
+) -> None:
+    x, y = training_files
+    archive = tmp_path / "model.keras"
+    copy = f"{name}-copy"
+    commands = [
+        ["create", name, "--input-shape", "4", "--dense", "1"],
+        ["list"],
+        ["get", name],
+        ["predict", name, "--input", str(rows_files["npy"])],
+        ["train", name, "--x", str(x), "--y", str(y), "--epochs", "2"],
+        ["evaluate", name, "--x", str(x), "--y", str(y)],
+        ["export", name, str(archive)],
+        ["import", copy, str(archive), "--trained"],
+        ["reset", copy],
+        ["status"],
+        ["delete", copy],
+    ]
+
+    documents = {}
+    for arguments in commands:
+        completed = run_kerve(server, *arguments, "--json")
+        assert completed.returncode == 0, (arguments, completed.stderr)
+        documents[arguments[0]] = json_lines(completed.stdout)
+
+    assert documents["create"][0]["verdict"] == "UNTRAINED"
+    assert {model["name"] for model in documents["list"][0]} >= {name}
+    assert documents["get"][0]["assessment"]["verdict"] == "UNTRAINED"
+    assert documents["predict"][0]["verdict"] == "UNTRAINED"
+    assert documents["train"][-1]["event"] == "result"
+    assert (
+        documents["train"][-1]["verdict"] == documents["train"][-1]["model"]["verdict"]
+    )
+    assert documents["train"][-1]["reason"]
+    assert documents["evaluate"][0]["baseline_kind"] == "training_mean"
+    assert documents["export"][0]["version"] == 2
+    assert documents["import"][0]["name"] == copy
+    assert documents["reset"][0]["untrained"] is True
+    assert documents["status"][0]["serving"] is True
+    assert documents["delete"] == [{"name": copy, "deleted": True}]
+
+
+def test_cancel_and_watch_print_json(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    client.create_model(name, SPEC)
+    events = client.train_stream(name, **LONG_RUN)  # type: ignore[arg-type]
+
+    with running_kerve(server.address, "watch", name, "--json") as running:
+        with contextlib.closing(events):
+            next(events)
+            cancelled = run_kerve(server, "cancel", name, "--json")
+            with pytest.raises(kerve.RequestCancelledError):
+                for _ in events:
+                    pass
+        running.lines_until(lambda line: '"state": "UNTRAINED"' in line)
+        client.delete_model(name)
+        rest = running.remaining_lines()
+
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["name"] == name
+    assert running.process.returncode == 0
+    assert json_lines("\n".join(rest))[-1] == {"event": "deleted", "name": name}
+
+
+# Verdicts
+
+
+@pytest.fixture
+def extrapolating(client: kerve.Client, name: str, tmp_path: Path) -> Path:
+    """A model trained on [-1, 1] and a file of rows, of which 1 and 3 are far."""
+    client.create_model(name, SPEC)
+    x = np.random.default_rng(2).uniform(-1.0, 1.0, size=(200, 4))
+    client.train(name, x=x, y=x.sum(axis=1), epochs=2)
+    rows = np.zeros((4, 4))
+    rows[1, 3] = 50.0
+    rows[3, 0] = -1.3
+    path = tmp_path / "far.npy"
+    np.save(path, rows)
+    return path
+
+
+def test_predict_shows_verdict_and_extrapolation(
+    server: ServerProcess, client: kerve.Client, name: str, extrapolating: Path
+) -> None:
+    verdict = client.get_model(name).verdict
+
+    table = run_kerve(server, "predict", name, "--input", str(extrapolating))
+    as_json = run_kerve(
+        server, "predict", name, "--input", str(extrapolating), "--json"
+    )
+
+    assert table.returncode == 0, table.stderr
+    # A verdict below VALIDATED is in capitals: VERDICT NO_BETTER_THAN_BASELINE.
+    assert f"verdict {verdict.name}: version 2".lower() in table.stdout.lower()
+    assert "held-out: 40 rows (validation_split), loss " in table.stdout
+    assert "EXTRAPOLATION: 2 of 4 rows (rows 1, 3)" in table.stdout
+    marked = [
+        line
+        for line in table.stdout.splitlines()
+        if line.startswith("│") and "extrapolation" in line
+    ]
+    assert [line.split()[1] for line in marked] == ["1", "3"]
+    document = json.loads(as_json.stdout)
+    assert document["verdict"] == verdict.name
+    assert document["extrapolated_rows"] == [1, 3]
+    assert document["non_finite_rows"] == []
+    assert document["training_ranges_known"] is True
+    assert document["validation"]["rows"] == 40
+    assert document["validation"]["baseline_kind"] == "training_mean"
+    if verdict < kerve.Verdict.VALIDATED:
+        assert f"VERDICT {verdict.name}" in as_json.stderr
+    else:
+        assert as_json.stderr == ""
+
+
+def test_min_verdict_rejection(
+    server: ServerProcess, client: kerve.Client, name: str, rows_files: dict[str, Path]
+) -> None:
+    client.create_model(name, SPEC)
+
+    completed = run_kerve(
+        server,
+        "predict",
+        name,
+        "--input",
+        str(rows_files["npy"]),
+        "--min-verdict",
+        "unvalidated",
+    )
+
+    assert completed.returncode == 6
+    assert completed.stderr.startswith(
+        f"error: FAILED_PRECONDITION: model {name!r} version 1 is UNTRAINED, below "
+        "the required UNVALIDATED"
+    )
+    assert completed.stdout == ""
+
+
+def test_train_validation_options(
+    server: ServerProcess,
+    client: kerve.Client,
+    name: str,
+    tmp_path: Path,
+) -> None:
+    generator = np.random.default_rng(4)
+    x = generator.uniform(-1.0, 1.0, size=(200, 4))
+    checks = generator.uniform(-1.0, 1.0, size=(30, 4))
+    paths = {}
+    for key, values in {
+        "x": x,
+        "y": x.sum(axis=1),
+        "vx": checks,
+        "vy": checks.sum(axis=1),
+    }.items():
+        paths[key] = tmp_path / f"{key}.npy"
+        np.save(paths[key], values)
+    data = ("--x", str(paths["x"]), "--y", str(paths["y"]))
+    client.create_model(name, SPEC)
+
+    none_held_out = run_kerve(server, "train", name, *data, "--validation-split", "0")
+    with_files = run_kerve(
+        server,
+        "train",
+        name,
+        *data,
+        "--validation-x",
+        str(paths["vx"]),
+        "--validation-y",
+        str(paths["vy"]),
+        "--json",
+    )
+
+    assert none_held_out.returncode == 0, none_held_out.stderr
+    assert "VERDICT UNVALIDATED: version 2" in none_held_out.stdout
+    assert "validation_split to 0" in none_held_out.stdout
+    assert with_files.returncode == 0, with_files.stderr
+    result = json_lines(with_files.stdout)[-1]
+    validation = result["model"]["assessment"]["validation"]
+    assert validation["source"] == "validation_data"
+    assert validation["rows"] == 30
+    assert result["verdict"] in {"VALIDATED", "NO_BETTER_THAN_BASELINE"}

@@ -240,7 +240,7 @@ def run_kerve(
 def test_cli_without_token_prints_hint(secured: Secured) -> None:
     completed = run_kerve(secured, "list")
 
-    assert completed.returncode == 1
+    assert completed.returncode == 8
     lines = completed.stderr.strip().splitlines()
     assert lines[0].startswith("error: UNAUTHENTICATED: missing credentials")
     assert lines[1] == (
@@ -283,7 +283,7 @@ def test_cli_predict_token_denied_create(secured: Secured) -> None:
         "1",
     )
 
-    assert completed.returncode == 1
+    assert completed.returncode == 8
     lines = completed.stderr.strip().splitlines()
     assert lines[0].startswith("error: PERMISSION_DENIED: ")
     assert lines[1] == "  the token does not allow this command: use the admin token."
@@ -295,7 +295,7 @@ def test_cli_wrong_token_prints_hint(secured: Secured) -> None:
 
     completed = run_kerve(secured, "list", environment={"KERVE_TOKEN": wrong})
 
-    assert completed.returncode == 1
+    assert completed.returncode == 8
     assert "the server rejected the token" in completed.stderr
     assert wrong not in completed.stderr
 
@@ -363,7 +363,7 @@ def test_cli_mutual_tls_without_certificate(
         check=False,
     )  # fmt: skip
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert completed.stderr.startswith("error: UNAVAILABLE: ")
     assert "--tls-cert-file and --tls-key-file" in completed.stderr
     assert ADMIN not in completed.stderr

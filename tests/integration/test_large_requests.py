@@ -212,7 +212,7 @@ def test_cli_rejection_explains_limit(limited: ServerProcess, tmp_path: Path) ->
 
     completed = run_kerve(limited, "predict", "sum", "--input", str(path))
 
-    assert completed.returncode == 1
+    assert completed.returncode == 7
     first_line = completed.stderr.splitlines()[0]
     assert first_line.startswith("error: RESOURCE_EXHAUSTED: the request is ")
     assert "kerve --max-message-bytes" in first_line

@@ -2,7 +2,8 @@
 
 These cover the failures that happen before or instead of a response: usage
 errors, unreadable files and an unreachable server. Nothing listens at the
-server address, so no request succeeds.
+server address, so no request succeeds, except for ``kerve status`` against
+a gRPC server that has only the standard health service.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 
 @pytest.fixture
@@ -56,6 +61,7 @@ def test_help_lists_commands(closed_address: str) -> None:
         "watch",
         "import",
         "export",
+        "status",
     )
     for command in commands:
         assert command in completed.stdout
@@ -77,7 +83,7 @@ def test_console_script_runs(closed_address: str) -> None:
 def test_unreachable_server_names_address_and_fix(closed_address: str) -> None:
     completed = run_kerve("list", server=closed_address)
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert completed.stderr.startswith("error: UNAVAILABLE: ")
     assert closed_address in completed.stderr
     assert "--server" in completed.stderr
@@ -89,7 +95,7 @@ def test_unreachable_server_names_address_and_fix(closed_address: str) -> None:
 def test_server_option_overrides_environment(closed_address: str) -> None:
     completed = run_kerve("--server", closed_address, "get", "m", server="127.0.0.1:1")
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert closed_address in completed.stderr
 
 
@@ -132,7 +138,7 @@ def test_predict_good_file_reaches_server(tmp_path: Path, closed_address: str) -
 
     completed = run_kerve("predict", "m", "--input", str(path), server=closed_address)
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert completed.stderr.startswith("error: UNAVAILABLE")
 
 
@@ -290,7 +296,7 @@ def test_new_commands_report_unreachable_server(
         check=False,
     )
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert completed.stderr.startswith("error: UNAVAILABLE: ")
     assert "Traceback" not in completed.stderr
     assert list(tmp_path.iterdir()) == []
@@ -368,7 +374,7 @@ def test_missing_ca_file_names_file(tmp_path: Path, closed_address: str) -> None
 def test_unreachable_plaintext_suggests_tls(closed_address: str) -> None:
     completed = run_kerve("--token", SECRET, "list", server=closed_address)
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert "if the server uses TLS, pass --tls." in completed.stderr
     assert SECRET not in completed.stderr
     assert SECRET not in completed.stdout
@@ -377,7 +383,7 @@ def test_unreachable_plaintext_suggests_tls(closed_address: str) -> None:
 def test_unreachable_tls_suggests_tls_files(closed_address: str) -> None:
     completed = run_kerve("--tls", "list", server=closed_address)
 
-    assert completed.returncode == 1
+    assert completed.returncode == 9
     assert completed.stderr.startswith("error: UNAVAILABLE: ")
     assert "--tls-ca-file" in completed.stderr
     assert "--tls-cert-file and --tls-key-file" in completed.stderr
@@ -418,3 +424,110 @@ def test_predict_zero_rows_per_request_rejected(
 
     assert completed.returncode == 2
     assert "--max-rows-per-request" in completed.stderr
+
+
+# Exit codes, JSON errors and the options of this week's commands
+
+
+def test_help_lists_exit_codes(closed_address: str) -> None:
+    completed = run_kerve("--help", server=closed_address)
+
+    assert completed.returncode == 0
+    assert "Exit codes:" in completed.stdout
+    for line in ("3  NOT_FOUND", "9  UNAVAILABLE", "14  the server closed"):
+        assert line in completed.stdout
+    assert "status" in completed.stdout
+
+
+def test_unreachable_json_error_on_stderr(closed_address: str) -> None:
+    completed = run_kerve("get", "m", "--json", server=closed_address)
+
+    document = json.loads(completed.stderr)
+    assert completed.returncode == 9
+    assert document["error"]["code"] == "UNAVAILABLE"
+    assert document["error"]["exit_code"] == 9
+    assert completed.stdout == ""
+
+
+def test_bad_file_json_error_has_no_status(tmp_path: Path, closed_address: str) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("1,oops\n")
+
+    completed = run_kerve(
+        "predict", "m", "--input", str(path), "--json", server=closed_address
+    )
+
+    error = json.loads(completed.stderr)["error"]
+    assert completed.returncode == 1
+    assert error["code"] is None
+    assert error["exit_code"] == 1
+    assert "'oops' is not a number" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["predict", "m", "--input", "r.json", "--min-verdict", "good"], "good"),
+        (["train", "m", "--x", "x.npy", "--y", "y.npy", "--validation-x", "v"], "-y"),
+        (
+            [
+                "train",
+                "m",
+                "--x",
+                "x.npy",
+                "--y",
+                "y.npy",
+                "--validation-x",
+                "vx.npy",
+                "--validation-y",
+                "vy.npy",
+                "--validation-split",
+                "0.2",
+            ],
+            "--validation-split",
+        ),
+    ],
+    ids=["unknown-verdict", "validation-x-alone", "validation-files-and-split"],
+)
+def test_verdict_options_usage_errors(
+    closed_address: str, arguments: list[str], expected: str
+) -> None:
+    completed = run_kerve(*arguments, server=closed_address)
+
+    assert completed.returncode == 2, completed.stderr
+    assert expected in completed.stderr
+
+
+@pytest.fixture
+def not_serving_address() -> Iterator[str]:
+    """A gRPC server whose only service is health, reporting NOT_SERVING."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    servicer = health.HealthServicer()
+    for service in ("", "kerve.v1.Models"):
+        servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None).wait()
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["table", "json"])
+def test_status_not_serving_exits_15(
+    not_serving_address: str, json_output: bool
+) -> None:
+    arguments = ["status", *(["--json"] if json_output else [])]
+
+    completed = run_kerve(*arguments, server=not_serving_address)
+
+    assert completed.returncode == 15, completed.stderr
+    if json_output:
+        document = json.loads(completed.stdout)
+        assert document["serving"] is False
+        assert document["health"]["overall"] == "NOT_SERVING"
+        assert document["models"] is None
+    else:
+        assert "NOT_SERVING" in completed.stdout
+        assert "not listed, because the server is not serving" in completed.stdout
