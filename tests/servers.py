@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import kerve
 
 LISTENING = re.compile(r"Kerve listening on \S+:(\d+)")
 BOUND = re.compile(r"bound \S+:(\d+); health NOT_SERVING")
@@ -95,3 +99,31 @@ def start_server(
         f"kerve server did not listen within {START_TIMEOUT_SECONDS} s; its log:\n"
         + log_path.read_text(errors="replace")
     )
+
+
+def store_with_copies(tmp_path: Path, copies: int) -> Path:
+    """Create a store with one small model and ``copies`` copies of it.
+
+    Loading 120 copies takes a few seconds on 2 cores, long enough for a
+    test to see the server while it loads. Returns the store folder.
+    """
+    data_dir = tmp_path / "store"
+    first = start_server(tmp_path / "first", data_dir=data_dir)
+    try:
+        with kerve.Client(first.address) as client:
+            client.create_model(
+                "original", kerve.ModelSpec(input_shape=(3,), layers=[kerve.Dense(2)])
+            )
+    finally:
+        first.stop()
+    models = data_dir / "models"
+    for index in range(copies):
+        name = f"copy-{index:03d}"
+        shutil.copytree(models / "original", models / name)
+        # The metadata names its model, and the store checks it against the
+        # folder's name.
+        metadata_path = models / name / "model.json"
+        metadata = json.loads(metadata_path.read_text())
+        metadata["name"] = name
+        metadata_path.write_text(json.dumps(metadata))
+    return data_dir

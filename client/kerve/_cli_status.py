@@ -14,12 +14,10 @@ from rich.text import Text
 from kerve._client import Client
 from kerve._errors import NotFoundError
 from kerve._trust import Verdict
-from kerve._types import State
+from kerve._types import ServerInfo, State
 
 MODELS_SERVICE = "kerve.v1.Models"
 """The health service name of the Kerve API."""
-
-SERVER_VERSION_NOTE = "not available over the API"
 
 
 @dataclass(frozen=True)
@@ -32,14 +30,16 @@ class ServerStatus:
             a whole and ``MODELS_SERVICE``. "SERVICE_UNKNOWN" means the
             server has no status for that name.
         client_version: Version of the installed ``kerve`` package.
-        by_state: Number of models in each state, or None when the models
-            were not listed because the server is not serving.
+        info: The server's versions and limits, or None when the server is
+            not serving, because it answers Models calls only then.
+        by_state: Number of models in each state, or None as for ``info``.
         by_verdict: Number of models with each verdict, or None as above.
     """
 
     server: str
     health: dict[str, str]
     client_version: str
+    info: ServerInfo | None
     by_state: dict[str, int] | None
     by_verdict: dict[str, int] | None
 
@@ -77,8 +77,9 @@ def fetch_status(client: Client, server: str) -> ServerStatus:
         except NotFoundError:
             health[service] = "SERVICE_UNKNOWN"
 
-    by_state = by_verdict = None
+    info = by_state = by_verdict = None
     if all(status == "SERVING" for status in health.values()):
+        info = client.server_info()
         # NOTE: ListModels has no page token in kerve.v1 and returns every
         # model in one response, so there are no further pages to follow.
         models = client.list_models()
@@ -86,7 +87,7 @@ def fetch_status(client: Client, server: str) -> ServerStatus:
         verdicts = [v.name for v in Verdict if v is not Verdict.UNSPECIFIED]
         by_state = _count([model.state.name for model in models], states)
         by_verdict = _count([model.verdict.name for model in models], verdicts)
-    return ServerStatus(server, health, client_version(), by_state, by_verdict)
+    return ServerStatus(server, health, client_version(), info, by_state, by_verdict)
 
 
 def status_to_json(status: ServerStatus) -> dict[str, Any]:
@@ -99,17 +100,29 @@ def status_to_json(status: ServerStatus) -> dict[str, Any]:
             "by_verdict": status.by_verdict,
         }
     return {
-        "server": status.server,
+        "address": status.server,
         "serving": status.serving,
         "health": {
             "overall": status.health[""],
             MODELS_SERVICE: status.health[MODELS_SERVICE],
         },
         "client_version": status.client_version,
-        # NOTE: no RPC of kerve.v1, health or reflection returns the
-        # server's version, so this is always null.
-        "server_version": None,
+        "server": _info_to_json(status.info),
         "models": models,
+    }
+
+
+def _info_to_json(info: ServerInfo | None) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    return {
+        "version": info.version,
+        "python_version": info.python_version,
+        "tensorflow_version": info.tensorflow_version,
+        "keras_version": info.keras_version,
+        "start_time": None if info.start_time is None else info.start_time.isoformat(),
+        "max_message_bytes": info.max_message_bytes,
+        "max_batch_rows": info.max_batch_rows,
     }
 
 
@@ -132,7 +145,25 @@ def print_status(console: Console, status: ServerStatus) -> None:
         f"health {MODELS_SERVICE}", _health_text(status.health[MODELS_SERVICE])
     )
     table.add_row("client version", status.client_version)
-    table.add_row("server version", SERVER_VERSION_NOTE)
+    info = status.info
+    if info is None:
+        table.add_row("server version", "unknown, because the server is not serving")
+    else:
+        table.add_row("server version", info.version)
+        table.add_row(
+            "libraries",
+            f"TensorFlow {info.tensorflow_version}, Keras {info.keras_version}, "
+            f"Python {info.python_version}",
+        )
+        if info.start_time is not None:
+            table.add_row(
+                "serving since", info.start_time.isoformat(timespec="seconds")
+            )
+        table.add_row(
+            "limits",
+            f"{info.max_batch_rows:,} rows per Predict, "
+            f"{info.max_message_bytes:,} bytes per message",
+        )
     if status.by_state is None or status.by_verdict is None:
         table.add_row("models", "not listed, because the server is not serving")
     else:

@@ -52,6 +52,7 @@ from kerve._types import (
     Model,
     ModelEvent,
     Prediction,
+    ServerInfo,
     State,
     TrainingProgress,
     TrainingResult,
@@ -283,6 +284,12 @@ class Client:
         request = kerve_pb2.GetModelRequest(name=name)
         response: kerve_pb2.Model = self._call("GetModel", request)
         return Model.from_proto(response)
+
+    def server_info(self) -> ServerInfo:
+        """Fetch the server's version, library versions and request limits."""
+        request = kerve_pb2.GetServerInfoRequest()
+        response: kerve_pb2.ServerInfo = self._call("GetServerInfo", request)
+        return ServerInfo.from_proto(response)
 
     def list_models(self) -> list[Model]:
         """Fetch every model, ordered by name."""

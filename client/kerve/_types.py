@@ -409,3 +409,41 @@ class ExportedArchive:
     untrained: bool
     size_bytes: int
     sha256: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What a server runs and the limits that shape its requests.
+
+    Attributes:
+        version: Version of the kerve distribution the server runs.
+        python_version: The server's Python version.
+        tensorflow_version: The server's TensorFlow version.
+        keras_version: The server's Keras version.
+        start_time: When the server started serving, after loading its
+            store; None if the server did not send it.
+        max_message_bytes: Largest request or response message in bytes.
+        max_batch_rows: Largest number of rows in one Predict request, which
+            ``Client.predict(..., max_rows_per_request=...)`` can use.
+    """
+
+    version: str
+    python_version: str = field(repr=False)
+    tensorflow_version: str
+    keras_version: str
+    start_time: datetime.datetime | None = field(repr=False)
+    max_message_bytes: int = field(repr=False)
+    max_batch_rows: int = field(repr=False)
+
+    @classmethod
+    def from_proto(cls, message: kerve_pb2.ServerInfo) -> ServerInfo:
+        """Convert a ``kerve.v1.ServerInfo`` message."""
+        return cls(
+            version=message.version,
+            python_version=message.python_version,
+            tensorflow_version=message.tensorflow_version,
+            keras_version=message.keras_version,
+            start_time=_datetime_from_proto(message, "start_time"),
+            max_message_bytes=message.max_message_bytes,
+            max_batch_rows=message.max_batch_rows,
+        )

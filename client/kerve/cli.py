@@ -1169,14 +1169,14 @@ def status(
         typer.Option(
             "--json",
             help=(
-                "Print JSON on stdout: server, serving, health, client_version, "
-                "server_version (null: not available over the API) and models "
+                "Print JSON on stdout: address, serving, health, client_version, "
+                "server (versions and limits; null unless serving) and models "
                 "with counts by state and by verdict. Errors go to stderr as JSON."
             ),
         ),
     ] = False,
 ) -> None:
-    """Show the server's health, the client version and the models by state.
+    """Show the server's health, its versions and limits, and models by state.
 
     Exit code 0 when the server and its kerve.v1.Models service are SERVING,
     15 when the server responds but is not SERVING (the report is printed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import logging
 import os
 import platform
@@ -14,6 +13,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from kerve_server.about import kerve_version
 from kerve_server.logs import configure_logging, relay_native_stderr
 from kerve_server.settings import (
     Settings,
@@ -24,8 +24,6 @@ from kerve_server.settings import (
 
 logger = logging.getLogger("kerve_server")
 
-DISTRIBUTION = "kerve"
-
 
 class _StopDuringStartup(Exception):
     """Raised by SIGTERM or SIGINT before the server has its own handlers."""
@@ -33,14 +31,6 @@ class _StopDuringStartup(Exception):
 
 def _stop_during_startup(signum: int, frame: FrameType | None) -> None:
     raise _StopDuringStartup(signal.Signals(signum).name)
-
-
-def kerve_version() -> str:
-    """Return the installed version of the ``kerve`` distribution."""
-    try:
-        return importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (the kerve distribution is not installed)"
 
 
 def log_startup(settings: Settings) -> None:

@@ -24,7 +24,7 @@ from tests.integration.test_cli import (
     run_kerve,
     running_kerve,
 )
-from tests.servers import ServerProcess, start_server
+from tests.servers import BOUND, ServerProcess, start_server, store_with_copies
 
 ROWS = np.random.default_rng(3).normal(size=(6, 4))
 
@@ -62,8 +62,13 @@ def test_status_counts_models_by_state(
     document = json.loads(as_json.stdout)
     assert document["serving"] is True
     assert document["health"] == {"overall": "SERVING", "kerve.v1.Models": "SERVING"}
-    assert document["server_version"] is None
+    assert document["address"] == server.address
     assert document["client_version"] == importlib.metadata.version("kerve")
+    assert document["server"]["version"] == importlib.metadata.version("kerve")
+    assert document["server"]["tensorflow_version"]
+    assert document["server"]["keras_version"].startswith("3.")
+    assert document["server"]["start_time"]
+    assert document["server"]["max_batch_rows"] == 65536
     assert document["models"]["total"] == 3
     assert document["models"]["by_state"] == {
         "UNTRAINED": 2,
@@ -77,8 +82,28 @@ def test_status_counts_models_by_state(
     assert as_table.returncode == 0, as_table.stderr
     assert "2 UNTRAINED, 0 TRAINING, 1 TRAINED, 0 FAILED" in as_table.stdout
     assert "server version" in as_table.stdout
-    assert "not available over the API" in as_table.stdout
+    assert "TensorFlow" in as_table.stdout
+    assert "rows per Predict" in as_table.stdout
     assert as_table.stderr == ""
+
+
+def test_status_while_store_loads_exits_15(tmp_path: Path) -> None:
+    data_dir = store_with_copies(tmp_path, 120)
+    loading = start_server(tmp_path / "second", data_dir=data_dir, ready=BOUND)
+    try:
+        completed = run_at(loading.address, "status", "--json")
+    finally:
+        code = loading.stop()
+
+    # NOTE: this relies on the store taking longer to load than the CLI
+    # takes to start, a few seconds against well under one on 2 cores.
+    assert completed.returncode == 15, completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["serving"] is False
+    assert document["health"]["overall"] == "NOT_SERVING"
+    assert document["server"] is None
+    assert document["models"] is None
+    assert code == 0
 
 
 def test_status_unreachable_exits_9(closed_address: str) -> None:

@@ -7,6 +7,9 @@ server's maximum number of epochs. Every test that starts one cancels it.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import importlib.metadata
+import platform
 import queue
 import threading
 import time
@@ -69,6 +72,23 @@ def trained_model(client: kerve.Client, name: str) -> kerve.Model:
     # version NO_BETTER_THAN_BASELINE, which warns. Without them it is
     # UNVALIDATED, which does not.
     return client.train(name, x=ROWS, y=TARGETS, epochs=2, validation_split=0).model
+
+
+# Server information
+
+
+def test_server_info_versions_and_limits(client: kerve.Client) -> None:
+    info = client.server_info()
+
+    assert info.version == importlib.metadata.version("kerve")
+    assert info.python_version == platform.python_version()
+    assert info.tensorflow_version.count(".") >= 2
+    assert info.keras_version.startswith("3.")
+    assert info.start_time is not None
+    assert info.start_time <= datetime.datetime.now(datetime.UTC)
+    assert info.max_batch_rows == 65_536
+    assert info.max_message_bytes == kerve.DEFAULT_MAX_MESSAGE_BYTES
+    assert repr(info).startswith(f"ServerInfo(version='{info.version}'")
 
 
 # Untrained-prediction warnings and strict mode

@@ -333,6 +333,7 @@ VALID_MESSAGES = {
     "CancelTraining": kerve_pb2.CancelTrainingRequest(name="absent"),
     "ExportModel": kerve_pb2.ExportModelRequest(name="absent"),
     "WatchModel": kerve_pb2.WatchModelRequest(name="absent"),
+    "GetServerInfo": kerve_pb2.GetServerInfoRequest(),
 }  # fmt: skip
 SERVER_STREAMING = {"Train", "ExportModel", "WatchModel"}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,13 +11,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import kerve
-from tests.servers import BOUND, ServerProcess, start_server
+from tests.servers import BOUND, ServerProcess, start_server, store_with_copies
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 MODELS_SERVICE = "kerve.v1.Models"
-SPEC = kerve.ModelSpec(input_shape=(3,), layers=[kerve.Dense(2)], seed=1)
 # Copies of one stored model, enough that loading them takes seconds, so the
 # test can watch health while the store loads.
 STORE_COPIES = 120
@@ -159,30 +156,8 @@ def test_watch_sees_shutdown(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _store_with_copies(tmp_path: Path) -> Path:
-    """Create one model in a store, then copy its folder ``STORE_COPIES`` times."""
-    data_dir = tmp_path / "store"
-    first = start_server(tmp_path / "first", data_dir=data_dir)
-    try:
-        with kerve.Client(first.address) as client:
-            client.create_model("original", SPEC)
-    finally:
-        assert first.stop() == 0
-    models = data_dir / "models"
-    for index in range(STORE_COPIES):
-        name = f"copy-{index:03d}"
-        shutil.copytree(models / "original", models / name)
-        # The metadata names its model, and the store checks it against the
-        # folder's name.
-        metadata_path = models / name / "model.json"
-        metadata = json.loads(metadata_path.read_text())
-        metadata["name"] = name
-        metadata_path.write_text(json.dumps(metadata))
-    return data_dir
-
-
 def test_not_serving_while_store_loads(tmp_path: Path) -> None:
-    data_dir = _store_with_copies(tmp_path)
+    data_dir = store_with_copies(tmp_path, STORE_COPIES)
     server = start_server(tmp_path / "second", data_dir=data_dir, ready=BOUND)
     watch = StatusWatch(server.address, MODELS_SERVICE)
     try:

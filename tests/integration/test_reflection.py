@@ -180,6 +180,7 @@ def test_every_method_callable(models: ReflectedService) -> None:
         ],
     )
     reset = models.unary("ResetModel", {"name": "reflected"})
+    info = models.unary("GetServerInfo", {})
     models.unary("DeleteModel", {"name": "reflected"})
     models.unary("DeleteModel", {"name": "reflected-copy"})
 
@@ -200,6 +201,8 @@ def test_every_method_callable(models: ReflectedService) -> None:
     assert imported["name"] == "reflected-copy"
     assert imported["state"] == "TRAINED"
     assert reset["state"] == "UNTRAINED"
+    assert info["version"]
+    assert info["kerasVersion"].startswith("3.")
 
 
 def test_bad_request_status(models: ReflectedService) -> None:

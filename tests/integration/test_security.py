@@ -107,6 +107,7 @@ REQUESTS: dict[str, tuple[bool, Callable[[], Any]]] = {
     "Predict": (True, lambda: kerve_pb2.PredictRequest(name="shared", inputs=_rows())),
     "Evaluate": (True, _evaluate_request),
     "WatchModel": (True, lambda: kerve_pb2.WatchModelRequest(name="shared")),
+    "GetServerInfo": (True, kerve_pb2.GetServerInfoRequest),
     "CreateModel": (
         False,
         lambda: kerve_pb2.CreateModelRequest(name="new-model", spec=SPEC),

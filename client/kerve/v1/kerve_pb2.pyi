@@ -535,3 +535,25 @@ class ExportModelResponse(_message.Message):
     header: ExportHeader
     chunk: bytes
     def __init__(self, header: _Optional[_Union[ExportHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServerInfo(_message.Message):
+    __slots__ = ("version", "python_version", "tensorflow_version", "keras_version", "start_time", "max_message_bytes", "max_batch_rows")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PYTHON_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TENSORFLOW_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KERAS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_ROWS_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    python_version: str
+    tensorflow_version: str
+    keras_version: str
+    start_time: _timestamp_pb2.Timestamp
+    max_message_bytes: int
+    max_batch_rows: int
+    def __init__(self, version: _Optional[str] = ..., python_version: _Optional[str] = ..., tensorflow_version: _Optional[str] = ..., keras_version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_message_bytes: _Optional[int] = ..., max_batch_rows: _Optional[int] = ...) -> None: ...

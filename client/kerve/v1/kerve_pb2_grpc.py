@@ -95,6 +95,11 @@ class ModelsStub:
                 request_serializer=kerve_dot_v1_dot_kerve__pb2.ExportModelRequest.SerializeToString,
                 response_deserializer=kerve_dot_v1_dot_kerve__pb2.ExportModelResponse.FromString,
                 _registered_method=True)
+        self.GetServerInfo = channel.unary_unary(
+                '/kerve.v1.Models/GetServerInfo',
+                request_serializer=kerve_dot_v1_dot_kerve__pb2.GetServerInfoRequest.SerializeToString,
+                response_deserializer=kerve_dot_v1_dot_kerve__pb2.ServerInfo.FromString,
+                _registered_method=True)
 
 
 class ModelsServicer:
@@ -195,6 +200,14 @@ class ModelsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServerInfo(self, request, context):
+        """Returns the server's version, the versions of the libraries that
+        compute its outputs, and the limits that shape requests.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -257,6 +270,11 @@ def add_ModelsServicer_to_server(servicer, server):
                     servicer.ExportModel,
                     request_deserializer=kerve_dot_v1_dot_kerve__pb2.ExportModelRequest.FromString,
                     response_serializer=kerve_dot_v1_dot_kerve__pb2.ExportModelResponse.SerializeToString,
+            ),
+            'GetServerInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerInfo,
+                    request_deserializer=kerve_dot_v1_dot_kerve__pb2.GetServerInfoRequest.FromString,
+                    response_serializer=kerve_dot_v1_dot_kerve__pb2.ServerInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -584,6 +602,33 @@ class Models:
             '/kerve.v1.Models/ExportModel',
             kerve_dot_v1_dot_kerve__pb2.ExportModelRequest.SerializeToString,
             kerve_dot_v1_dot_kerve__pb2.ExportModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kerve.v1.Models/GetServerInfo',
+            kerve_dot_v1_dot_kerve__pb2.GetServerInfoRequest.SerializeToString,
+            kerve_dot_v1_dot_kerve__pb2.ServerInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -17,6 +17,7 @@ from kerve_server.engine.fitting import EpochReport, FitOptions, FitOutcome, fit
 from kerve_server.engine.inference import CompiledModel
 from kerve_server.engine.scoring import row_losses, score
 from kerve_server.engine.threads import limit_threads
+from kerve_server.engine.versions import library_versions
 
 __all__ = [
     "ArchiveError",
@@ -28,6 +29,7 @@ __all__ = [
     "build_model",
     "fit",
     "initial_weights",
+    "library_versions",
     "limit_threads",
     "load_imported",
     "row_losses",

@@ -21,7 +21,14 @@ logger = logging.getLogger(__name__)
 MODELS_SERVICE = "/kerve.v1.Models/"
 PREDICT_METHODS = frozenset(
     MODELS_SERVICE + name
-    for name in ("Predict", "Evaluate", "GetModel", "ListModels", "WatchModel")
+    for name in (
+        "Predict",
+        "Evaluate",
+        "GetModel",
+        "ListModels",
+        "WatchModel",
+        "GetServerInfo",
+    )
 )
 OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 BEARER = "bearer "
@@ -67,8 +74,8 @@ def authorize(tokens: Tokens, method: str, metadata: Any) -> Decision | None:
         return Decision(
             grpc.StatusCode.PERMISSION_DENIED,
             f"the predict token does not allow {method.rsplit('/', 1)[-1]}; "
-            "it allows Predict, Evaluate, GetModel, ListModels and WatchModel. "
-            "Use the admin token",
+            "it allows Predict, Evaluate, GetModel, ListModels, WatchModel and "
+            "GetServerInfo. Use the admin token",
         )
     return Decision(
         grpc.StatusCode.UNAUTHENTICATED,

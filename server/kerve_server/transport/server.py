@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import platform
 import signal
+from datetime import UTC, datetime
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from kerve.v1 import kerve_pb2
+from kerve_server.about import kerve_version
+from kerve_server.engine import library_versions
 from kerve_server.metrics import serve_metrics
 from kerve_server.service.assessment import TrustPolicy
 from kerve_server.service.registry import Limits, ModelRegistry
@@ -78,11 +82,21 @@ class KerveServer:
             interceptors=interceptors,
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
+        versions = library_versions()
+        self.info = kerve_pb2.ServerInfo(
+            version=kerve_version(),
+            python_version=platform.python_version(),
+            tensorflow_version=versions["tensorflow"],
+            keras_version=versions["keras"],
+            max_message_bytes=settings.max_message_bytes,
+            max_batch_rows=settings.max_batch_rows,
+        )
         servicer = ModelsServicer(
             self.registry,
             max_dataset_rows=settings.max_dataset_rows,
             max_import_bytes=settings.max_import_bytes,
             max_message_bytes=settings.max_message_bytes,
+            info=self.info,
         )
         self._server.add_generic_rpc_handlers(
             (models_handler(servicer, self.readiness),)
@@ -123,6 +137,7 @@ class KerveServer:
             self.settings.metrics_port,
             count_by_state=self.registry.count_by_state,
         )
+        self.info.start_time.FromDatetime(datetime.now(UTC))
         self.readiness.open()
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)

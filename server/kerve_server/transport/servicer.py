@@ -39,8 +39,12 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
         max_dataset_rows: int,
         max_import_bytes: int,
         max_message_bytes: int,
+        info: kerve_pb2.ServerInfo,
     ) -> None:
         self._registry = registry
+        # Shared with the server, which sets its start time once the store
+        # has loaded, before any GetServerInfo call is let through.
+        self._info = info
         self._chunk_bytes = max(
             1, min(EXPORT_CHUNK_BYTES, max_message_bytes - MESSAGE_ENVELOPE_BYTES)
         )
@@ -198,3 +202,9 @@ class ModelsServicer(kerve_pb2_grpc.ModelsServicer):
             yield kerve_pb2.ExportModelResponse(
                 chunk=data[offset : offset + self._chunk_bytes]
             )
+
+    @translate_errors
+    async def GetServerInfo(
+        self, request: kerve_pb2.GetServerInfoRequest, context: Context
+    ) -> kerve_pb2.ServerInfo:
+        return self._info
