@@ -17,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port=${KERVE_PROOF_PORT:-50787}
+metrics_port=${KERVE_PROOF_METRICS_PORT:-50788}
 project=${KERVE_PROOF_PROJECT:-kerve-compose-proof}
 python=${KERVE_PROOF_PYTHON:-.venv/bin/python}
 # Seconds to wait for the health status to become healthy after a restart.
@@ -24,6 +25,7 @@ health_timeout=${KERVE_PROOF_HEALTH_TIMEOUT:-180}
 
 # Read by the compose files.
 export KERVE_PORT=$port
+export KERVE_METRICS_PORT=$metrics_port
 export KERVE_IMAGE=${KERVE_PROOF_IMAGE:-kerve:compose-proof}
 
 compose=(docker compose -p "$project" -f docker-compose.yml
@@ -132,9 +134,12 @@ run docker compose version
 if [ -n "$("${compose[@]}" ps -a -q)" ]; then
   fail "compose project $project already has containers; set KERVE_PROOF_PROJECT"
 fi
-"$python" -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' \
-  "$port" 2>/dev/null || fail "port $port on 127.0.0.1 is in use; set KERVE_PROOF_PORT"
-pass "project $project is unused and port $port is free"
+for free in "$port" "$metrics_port"; do
+  "$python" -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' \
+    "$free" 2>/dev/null ||
+    fail "port $free on 127.0.0.1 is in use; set KERVE_PROOF_PORT and KERVE_PROOF_METRICS_PORT"
+done
+pass "project $project is unused and ports $port and $metrics_port are free"
 
 step "Build the image $KERVE_IMAGE"
 run "${compose[@]}" build kerve
@@ -166,6 +171,18 @@ grep -q "verdict on version" "$workdir/demo.txt" || fail "the demo printed no ve
 grep -q "baseline .*: training_mean" "$workdir/demo.txt" ||
   fail "the demo printed no baseline"
 pass "the demo ran and printed verdicts and baselines"
+
+step "Ask the server for its status and scrape its metrics"
+run .venv/bin/kerve --server "$target" status
+printf '+ curl http://127.0.0.1:%s/metrics | grep (request and state series)\n' \
+  "$metrics_port"
+"$python" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+  "http://127.0.0.1:$metrics_port/metrics" >"$workdir/metrics.txt"
+grep -E '^kerve_(rpc_requests_total\{grpc_method="Train"|models_by_state|training_runs_total)' \
+  "$workdir/metrics.txt"
+grep -qE '^kerve_rpc_requests_total\{grpc_method="Train",.*grpc_code="OK"' "$workdir/metrics.txt" ||
+  fail "the metrics count no Train call"
+pass "the metrics endpoint serves request counts and models by state"
 
 step "Record the trained model $model through the client on the host"
 record_model | tee "$workdir/before.json"
