@@ -31,7 +31,7 @@ class ServerStatus:
             server has no status for that name.
         client_version: Version of the installed ``kerve`` package.
         info: The server's versions and limits, or None when the server is
-            not serving, because it answers Models calls only then.
+            not serving, because it serves Models calls only then.
         by_state: Number of models in each state, or None as for ``info``.
         by_verdict: Number of models with each verdict, or None as above.
     """
@@ -134,6 +134,25 @@ def _describe_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {name}" for name, count in counts.items())
 
 
+def _add_server_rows(table: Table, info: ServerInfo | None) -> None:
+    if info is None:
+        table.add_row("server version", "unknown, because the server is not serving")
+        return
+    table.add_row("server version", info.version)
+    table.add_row(
+        "libraries",
+        f"TensorFlow {info.tensorflow_version}, Keras {info.keras_version}, "
+        f"Python {info.python_version}",
+    )
+    if info.start_time is not None:
+        table.add_row("serving since", info.start_time.isoformat(timespec="seconds"))
+    table.add_row(
+        "limits",
+        f"{info.max_batch_rows:,} rows per Predict, "
+        f"{info.max_message_bytes:,} bytes per message",
+    )
+
+
 def print_status(console: Console, status: ServerStatus) -> None:
     """Print a status as a two-column table."""
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -145,25 +164,8 @@ def print_status(console: Console, status: ServerStatus) -> None:
         f"health {MODELS_SERVICE}", _health_text(status.health[MODELS_SERVICE])
     )
     table.add_row("client version", status.client_version)
-    info = status.info
-    if info is None:
-        table.add_row("server version", "unknown, because the server is not serving")
-    else:
-        table.add_row("server version", info.version)
-        table.add_row(
-            "libraries",
-            f"TensorFlow {info.tensorflow_version}, Keras {info.keras_version}, "
-            f"Python {info.python_version}",
-        )
-        if info.start_time is not None:
-            table.add_row(
-                "serving since", info.start_time.isoformat(timespec="seconds")
-            )
-        table.add_row(
-            "limits",
-            f"{info.max_batch_rows:,} rows per Predict, "
-            f"{info.max_message_bytes:,} bytes per message",
-        )
+    _add_server_rows(table, status.info)
+
     if status.by_state is None or status.by_verdict is None:
         table.add_row("models", "not listed, because the server is not serving")
     else:

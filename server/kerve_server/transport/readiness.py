@@ -2,7 +2,7 @@
 
 The server binds its port before it loads the store, so that probes reach it
 at once: health reports NOT_SERVING and Models calls fail with UNAVAILABLE
-until every model is loaded. Health checking and reflection answer
+until every model is loaded. Health checking and reflection respond
 throughout.
 """
 
