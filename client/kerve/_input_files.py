@@ -95,6 +95,13 @@ def _load_npy(path: Path) -> npt.NDArray[np.generic]:
     try:
         # allow_pickle=False: a pickle in the file could run code.
         loaded = np.load(path, allow_pickle=False)
+    except EOFError as error:
+        # np.load raises EOFError for an empty file. Click would take an
+        # uncaught EOFError for end of input and print only "Aborted!".
+        raise InputFileError(
+            f"cannot read {path}: the file is empty or truncated, expected a "
+            f".npy array ({error})"
+        ) from error
     except ValueError as error:
         raise InputFileError(f"cannot read {path}: {error}") from error
     if not isinstance(loaded, np.ndarray):

@@ -41,6 +41,26 @@ def test_npy_with_pickled_objects_is_rejected(tmp_path: Path) -> None:
         read_array(path)
 
 
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [(0, "the file is empty or truncated"), (20, "reading array header")],
+    ids=["empty", "truncated-header"],
+)
+def test_npy_empty_or_truncated_rejected(
+    tmp_path: Path, size: int, message: str
+) -> None:
+    whole = tmp_path / "whole.npy"
+    np.save(whole, np.arange(100, dtype=np.float32))
+    path = tmp_path / "cut.npy"
+    path.write_bytes(whole.read_bytes()[:size])
+
+    with pytest.raises(InputFileError) as raised:
+        read_array(path)
+
+    assert f"cannot read {path}" in str(raised.value)
+    assert message in str(raised.value)
+
+
 def test_npy_with_booleans_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "flags.npy"
     np.save(path, np.array([True, False]))
