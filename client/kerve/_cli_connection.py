@@ -263,7 +263,18 @@ def check_certificate_pair(cert_file: Path | None, key_file: Path | None) -> Non
 def choose_token_source(
     ctx: typer.Context, token: str | None, token_file: Path | None
 ) -> tuple[str | None, Path | None]:
-    """Keep one of ``--token`` and ``--token-file``; a flag beats a variable."""
+    """Keep one of ``--token`` and ``--token-file``; a flag beats a variable.
+
+    Raises:
+        typer.BadParameter: both come from the same source, or the token is
+            empty, which would send no credentials at all.
+    """
+    if token is not None and not token.strip():
+        raise typer.BadParameter(
+            "is empty: pass the server's predict or admin token, or leave "
+            "--token and KERVE_TOKEN unset to send none",
+            param_hint="'--token'",
+        )
     if token is None or token_file is None:
         return token, token_file
     # Compared by name, because typer 0.29 bundles its own copy of click's
@@ -414,6 +425,11 @@ def connect(settings: Settings) -> Iterator[Client]:
         fail_with_error(settings, error)
 
 
+# Part of the UNAVAILABLE message of a server that is still loading its store:
+# it responds, so "no server responded" would be wrong.
+STARTING_SERVER = "loading its model store"
+
+
 def hints(settings: Settings, error: KerveError) -> list[str]:
     """Return the lines that tell the user what to change after ``error``."""
     if isinstance(error, UnauthenticatedError):
@@ -428,6 +444,11 @@ def hints(settings: Settings, error: KerveError) -> list[str]:
         ]
     if isinstance(error, PermissionDeniedError):
         return ["  the token does not allow this command: use the admin token."]
+    if isinstance(error, UnavailableError) and STARTING_SERVER in error.message:
+        return [
+            "  the server is starting: run the command again once `kerve status` "
+            "reports SERVING."
+        ]
     if isinstance(error, UnavailableError):
         lines = [
             f"  no Kerve server responded at {settings.server}. Check that it "

@@ -217,14 +217,14 @@ def _parse_dense(text: str) -> Dense:
     if len(parts) > 4:
         raise typer.BadParameter(
             f"expected at most 4 parts separated by ':', got {len(parts)} in {text!r}",
-            param_hint="'--dense'",
+            param_hint="'--dense' / '--layer'",
         )
     try:
         units = int(parts[0])
     except ValueError:
         raise typer.BadParameter(
             f"expected the number of units first, such as 10:relu; got {text!r}",
-            param_hint="'--dense'",
+            param_hint="'--dense' / '--layer'",
         ) from None
 
     # An empty part keeps the default, so 10::zeros sets only the kernel's.
@@ -352,7 +352,7 @@ def create(
         if not dense:
             raise typer.BadParameter(
                 "missing: give at least one layer, such as --dense 1",
-                param_hint="'--dense'",
+                param_hint="'--dense' / '--layer'",
             )
         spec = ModelSpec(
             _parse_input_shape(input_shape),
@@ -600,6 +600,51 @@ ClassesOption = Annotated[
         help="Number of classes of a classification dataset. Default: 2.",
     ),
 ]
+RedundantOption = Annotated[
+    int | None,
+    typer.Option(
+        "--redundant",
+        rich_help_panel=_DATA_PANEL,
+        help=(
+            "Features of a classification dataset that are linear combinations "
+            "of the informative ones. Default: scikit-learn's, 2."
+        ),
+    ),
+]
+ClustersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--clusters-per-class",
+        rich_help_panel=_DATA_PANEL,
+        help=(
+            "Clusters per class of a classification dataset. Default: "
+            "scikit-learn's, 2. Classes times clusters must be at most "
+            "2 ** informative."
+        ),
+    ),
+]
+FlipOption = Annotated[
+    float | None,
+    typer.Option(
+        "--flip-y",
+        rich_help_panel=_DATA_PANEL,
+        help=(
+            "Fraction of classification labels assigned at random. Default: "
+            "scikit-learn's, 0.01."
+        ),
+    ),
+]
+ClassSepOption = Annotated[
+    float | None,
+    typer.Option(
+        "--class-sep",
+        rich_help_panel=_DATA_PANEL,
+        help=(
+            "Distance between the classes; larger is easier. Default: "
+            "scikit-learn's, 1.0."
+        ),
+    ),
+]
 RandomStateOption = Annotated[
     int | None,
     typer.Option(
@@ -635,6 +680,10 @@ class _DataOptions:
     random_state: int | None
     test_fraction: float
     json_output: bool = False
+    redundant: int | None = None
+    clusters_per_class: int | None = None
+    flip_y: float | None = None
+    class_sep: float | None = None
 
     def to_arguments(self) -> dict[str, Any]:
         """Return the ``x``, ``y`` and ``dataset`` arguments of a client call."""
@@ -666,10 +715,18 @@ class _DataOptions:
                 "needs --samples and --features", param_hint=f"'{kind}'"
             )
         if self.regression:
-            if self.classes is not None:
-                raise typer.BadParameter(
-                    "applies to --classification only", param_hint="'--classes'"
-                )
+            classification_only = {
+                "--classes": self.classes,
+                "--redundant": self.redundant,
+                "--clusters-per-class": self.clusters_per_class,
+                "--flip-y": self.flip_y,
+                "--class-sep": self.class_sep,
+            }
+            for option, value in classification_only.items():
+                if value is not None:
+                    raise typer.BadParameter(
+                        "applies to --classification only", param_hint=f"'{option}'"
+                    )
             return Regression(
                 self.samples,
                 self.features,
@@ -686,7 +743,11 @@ class _DataOptions:
             self.samples,
             self.features,
             n_informative=self.informative,
+            n_redundant=self.redundant,
             n_classes=self.classes,
+            n_clusters_per_class=self.clusters_per_class,
+            flip_y=self.flip_y,
+            class_sep=self.class_sep,
             random_state=self.random_state,
             test_fraction=self.test_fraction,
         )
@@ -856,6 +917,10 @@ def train(
     informative: InformativeOption = None,
     noise: NoiseOption = None,
     classes: ClassesOption = None,
+    redundant: RedundantOption = None,
+    clusters_per_class: ClustersOption = None,
+    flip_y: FlipOption = None,
+    class_sep: ClassSepOption = None,
     random_state: RandomStateOption = None,
     test_fraction: TestFractionOption = 0.0,
     validation_x: ValidationXFile = None,
@@ -938,6 +1003,10 @@ def train(
         random_state=random_state,
         test_fraction=test_fraction,
         json_output=json_output,
+        redundant=redundant,
+        clusters_per_class=clusters_per_class,
+        flip_y=flip_y,
+        class_sep=class_sep,
     )
     validation = _validation_arguments(
         validation_split, validation_x, validation_y, json_output=json_output
@@ -1007,6 +1076,10 @@ def evaluate(
     informative: InformativeOption = None,
     noise: NoiseOption = None,
     classes: ClassesOption = None,
+    redundant: RedundantOption = None,
+    clusters_per_class: ClustersOption = None,
+    flip_y: FlipOption = None,
+    class_sep: ClassSepOption = None,
     random_state: RandomStateOption = None,
     test_fraction: TestFractionOption = 0.0,
     subset: Annotated[
@@ -1040,6 +1113,10 @@ def evaluate(
         random_state=random_state,
         test_fraction=test_fraction,
         json_output=json_output,
+        redundant=redundant,
+        clusters_per_class=clusters_per_class,
+        flip_y=flip_y,
+        class_sep=class_sep,
     )
     arguments = data.to_arguments()
 

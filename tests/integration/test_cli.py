@@ -422,6 +422,43 @@ def test_train_json_lines(
     assert result["model"]["assessment"]["validation"]["rows"] == 30
 
 
+def test_train_classification_options(
+    server: ServerProcess, client: kerve.Client, name: str
+) -> None:
+    # Three classes with scikit-learn's default of 2 clusters per class need
+    # 3 informative features; one cluster per class fits in 2.
+    client.create_model(
+        name,
+        kerve.ModelSpec(
+            input_shape=(4,),
+            layers=[kerve.Dense(3, activation="softmax")],
+            loss="sparse_categorical_crossentropy",
+        ),
+    )
+    arguments = ["--samples", "60", "--features", "4", "--classes", "3"]
+
+    completed = run_kerve(
+        server,
+        "train",
+        name,
+        "--classification",
+        *arguments,
+        "--redundant",
+        "0",
+        "--clusters-per-class",
+        "1",
+        "--flip-y",
+        "0",
+        "--class-sep",
+        "2.0",
+        "--json",
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    result = json_lines(completed.stdout)[-1]
+    assert result["model"]["state"] == "TRAINED"
+
+
 def test_train_from_files(
     server: ServerProcess,
     client: kerve.Client,

@@ -92,6 +92,7 @@ def test_status_while_store_loads_exits_15(tmp_path: Path) -> None:
     loading = start_server(tmp_path / "second", data_dir=data_dir, ready=BOUND)
     try:
         completed = run_at(loading.address, "status", "--json")
+        listed = run_at(loading.address, "list")
     finally:
         code = loading.stop()
 
@@ -103,6 +104,10 @@ def test_status_while_store_loads_exits_15(tmp_path: Path) -> None:
     assert document["health"]["overall"] == "NOT_SERVING"
     assert document["server"] is None
     assert document["models"] is None
+    assert listed.returncode == 9
+    assert "loading its model store" in listed.stderr
+    assert "the server is starting" in listed.stderr
+    assert "no Kerve server responded" not in listed.stderr
     assert code == 0
 
 

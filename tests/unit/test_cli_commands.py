@@ -178,6 +178,20 @@ def test_predict_without_input_is_usage_error(closed_address: str) -> None:
         ),
         (
             [
+                "train",
+                "m",
+                "--regression",
+                "--samples",
+                "9",
+                "--features",
+                "2",
+                "--clusters-per-class",
+                "1",
+            ],
+            "--clusters-per-class",
+        ),
+        (
+            [
                 "evaluate",
                 "m",
                 "--classification",
@@ -209,6 +223,7 @@ def test_predict_without_input_is_usage_error(closed_address: str) -> None:
         "train-no-features",
         "train-dataset-and-file",
         "train-classes-for-regression",
+        "train-clusters-for-regression",
         "evaluate-noise-for-classification",
         "evaluate-x-without-y",
         "evaluate-unknown-subset",
@@ -337,6 +352,16 @@ def test_token_file_flag_beats_token_variable(
     assert completed.stderr.strip() == (
         f"error: cannot read the token file: No such file or directory: {path}"
     )
+
+
+@pytest.mark.parametrize("token", ["", "   "], ids=["empty", "blank"])
+def test_empty_token_is_usage_error(closed_address: str, token: str) -> None:
+    completed = run_kerve("--token", token, "list", server=closed_address)
+
+    assert completed.returncode == 2
+    assert "--token" in completed.stderr
+    assert "is empty" in completed.stderr
+    assert "Traceback" not in completed.stderr
 
 
 def test_empty_token_file_is_one_line_error(
