@@ -109,6 +109,10 @@ PREDICT_CASES = {
         _tensor([1, 3], "float64", np.array([[np.inf, 0, 0]], "<f8").tobytes()),
         "the first is inf at index [0, 0] (row 0)",
     ),
+    "float32-overflow": (
+        _tensor([1, 3], "float64", np.array([[0, 1e39, 0]], "<f8").tobytes()),
+        "the first is 1e+39 at index [0, 1] (row 0), which overflows float32",
+    ),
     "missing-tensor": (kerve_pb2.Tensor(), "inputs is missing"),
 }  # fmt: skip
 

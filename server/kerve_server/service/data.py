@@ -50,7 +50,7 @@ def check_inputs(
     with np.errstate(over="ignore"):
         # Values beyond float32's range become Inf, which the check rejects.
         converted = inputs.astype(np.float32, copy=False)
-    _check_finite(model, converted, field)
+    _check_finite(model, converted, field, original=inputs)
     return converted
 
 
@@ -88,7 +88,7 @@ def check_targets(
         )
     with np.errstate(over="ignore"):
         converted = targets.astype(np.float32, copy=False)
-    _check_finite(model, converted, field, error=InvalidDataError)
+    _check_finite(model, converted, field, error=InvalidDataError, original=targets)
     if spec.compile.loss in {"binary_crossentropy", "categorical_crossentropy"}:
         low, high = float(converted.min()), float(converted.max())
         if low < 0.0 or high > 1.0:
@@ -196,18 +196,34 @@ def _check_finite(
     field: str,
     *,
     error: type[InvalidTensorError] | type[InvalidDataError] = InvalidTensorError,
+    original: np.ndarray | None = None,
 ) -> None:
+    """Raise ``error`` naming the first NaN or Inf in ``values``.
+
+    ``original`` is the array before its cast to float32: a value that is
+    finite there overflowed the cast, and the message says so.
+    """
     bad = ~np.isfinite(values)
     if not bad.any():
         return
     position = tuple(int(i) for i in np.argwhere(bad)[0])
     count = int(bad.sum())
     value = values[position]
-    message = (
-        f"model {model!r}: {field} contains {count} non-finite value(s); the "
-        f"first is {value} at index {list(position)} (row {position[0]}); "
-        "send finite numbers only"
-    )
+    received = value if original is None else original[position]
+    if np.isfinite(received):
+        message = (
+            f"model {model!r}: {field} contains {count} value(s) that are NaN, "
+            f"Inf or beyond float32's range; the first is {received} at index "
+            f"{list(position)} (row {position[0]}), which overflows float32 "
+            f"(largest magnitude {float(np.finfo(np.float32).max):.4g}); send "
+            "finite numbers within float32's range"
+        )
+    else:
+        message = (
+            f"model {model!r}: {field} contains {count} non-finite value(s); the "
+            f"first is {value} at index {list(position)} (row {position[0]}); "
+            "send finite numbers only"
+        )
     raise error(message, violations=[FieldViolation(field, message)])
 
 
