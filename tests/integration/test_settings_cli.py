@@ -129,3 +129,43 @@ def test_invalid_tokens_not_echoed() -> None:
     assert result.returncode == 2
     assert "the predict token must differ from the admin token" in result.stderr
     assert token not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+@pytest.mark.parametrize("source", ["flag", "variable"])
+@pytest.mark.parametrize("name", ["admin_token", "predict_token"])
+def test_empty_token_exits_2(name: str, source: str, value: str) -> None:
+    admin = "admin-token-for-cli-tests-97c1"
+    flag = "--" + name.replace("_", "-")
+    variable = "KERVE_" + name.upper()
+    arguments = ["--admin-token", admin] if name == "predict_token" else []
+    environment = {}
+    if source == "flag":
+        arguments += [f"{flag}={value}"]
+    else:
+        environment[variable] = value
+
+    result = _run(*arguments, environment=environment)
+
+    assert result.returncode == 2
+    assert f"invalid setting {name} ({flag}, {variable})" in result.stderr
+    assert "empty or only whitespace" in result.stderr
+    assert admin not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        n for n, field in Settings.model_fields.items() if field.annotation is float
+    ),
+)
+def test_non_finite_float_exits_2(name: str, value: str) -> None:
+    flag = "--" + name.replace("_", "-")
+
+    result = _run(flag, value)
+
+    assert result.returncode == 2
+    assert f"invalid setting {name} ({flag}, KERVE_{name.upper()})" in result.stderr
+    assert f"received {value!r}" in result.stderr
