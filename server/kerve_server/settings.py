@@ -42,6 +42,13 @@ SECRET_FIELDS = frozenset(
 SECRET_MASK = "<set>"
 
 
+class SettingError(Exception):
+    """Raised at start when a valid setting cannot be used, such as a busy port.
+
+    The message names the setting's flag and its value.
+    """
+
+
 def default_data_dir() -> Path:
     """Return the per-user store folder: ``$XDG_DATA_HOME/kerve``."""
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
