@@ -28,6 +28,7 @@ from kerve_server.transport.auth import (
     Tokens,
 )
 from kerve_server.transport.handlers import models_handler
+from kerve_server.transport.health_checking import HealthServicer
 from kerve_server.transport.readiness import Readiness
 from kerve_server.transport.rpc_metrics import RpcMetricsInterceptor
 from kerve_server.transport.servicer import ModelsServicer
@@ -64,7 +65,7 @@ class KerveServer:
                 extrapolation_margin=settings.extrapolation_margin,
             ),
         )
-        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.health = HealthServicer()
         options = [
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -187,12 +188,16 @@ class KerveServer:
     async def stop(self) -> None:
         """Stop: health NOT_SERVING, refuse new calls, let running ones finish.
 
-        Unary calls get ``grace_period_seconds`` to finish; training runs are
-        cancelled and leave their models in their previous state.
+        Unary calls get ``grace_period_seconds`` to finish. Health Watch and
+        WatchModel streams end at once with UNAVAILABLE, after health has
+        sent NOT_SERVING. Training runs are cancelled and leave their models
+        in their previous state.
         """
         grace = self.settings.grace_period_seconds
         logger.info("stopping: health NOT_SERVING, %.1f s grace period", grace)
         await self.health.enter_graceful_shutdown()
+        await self.health.end_watches()
+        self.registry.end_watches()
         self.registry.cancel_all()
         await self._server.stop(grace)
         # NOTE: closing waits for each training run to reach the end of its
