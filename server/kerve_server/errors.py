@@ -18,6 +18,7 @@ imports gRPC. The tree::
     +-- ResourceExhaustedError        a configured limit was reached
     +-- TrainingFailedError           a run stopped on NaN loss or a Keras error
     +-- TrainingCancelledError        a run was cancelled before it published
+    +-- ServerStoppingError           the server is shutting down
 """
 
 from __future__ import annotations
@@ -103,3 +104,7 @@ class TrainingFailedError(KerveError):
 
 class TrainingCancelledError(KerveError):
     """Raised to the caller of Train when the run was cancelled."""
+
+
+class ServerStoppingError(KerveError):
+    """Raised to a WatchModel stream when the server shuts down."""

@@ -59,6 +59,9 @@ def configure_logging(
     # Keras and TensorFlow log through absl at import; keep their noise out.
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # grpcio logs a DEBUG line per RPC ("Loaded running loop") from
+    # grpc._cython.cygrpc; its children inherit the level set on "grpc".
+    logging.getLogger("grpc").setLevel(max(logging.INFO, root.level))
 
 
 def _own_stderr() -> TextIO:

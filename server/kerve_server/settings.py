@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, CliApp, SettingsConfigDict
 
 # The client library uses the same default, so that a message that the one
@@ -34,6 +40,13 @@ SECRET_FIELDS = frozenset(
 )
 # The text printed in place of a secret's value.
 SECRET_MASK = "<set>"
+
+
+class SettingError(Exception):
+    """Raised at start when a valid setting cannot be used, such as a busy port.
+
+    The message names the setting's flag and its value.
+    """
 
 
 def default_data_dir() -> Path:
@@ -85,6 +98,18 @@ class Settings(BaseSettings):
         description="Largest .keras archive ImportModel accepts, in bytes.",
     )
 
+    @field_validator("admin_token", "predict_token")
+    @classmethod
+    def _reject_empty_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty token would leave authentication off while the setting
+        # looks set. Unset the setting to run without authentication.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError(
+                "the token is empty or only whitespace; give a token, or leave "
+                "the setting unset to run without authentication"
+            )
+        return value
+
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
         admin, predict = self.resolved_tokens()
@@ -118,8 +143,8 @@ class Settings(BaseSettings):
     predict_token: SecretStr | None = Field(
         default=None,
         description=(
-            "Bearer token that allows Predict, Evaluate, GetModel, ListModels "
-            "and WatchModel only. Needs an admin token."
+            "Bearer token that allows Predict, Evaluate, GetModel, ListModels, "
+            "WatchModel and GetServerInfo only. Needs an admin token."
         ),
     )
     admin_token_file: Path | None = Field(
@@ -208,6 +233,7 @@ class Settings(BaseSettings):
     grace_period_seconds: float = Field(
         default=5.0,
         ge=0,
+        allow_inf_nan=False,
         description="Seconds that running calls get to finish after SIGTERM.",
     )
     metrics_port: int = Field(
@@ -257,6 +283,7 @@ class Settings(BaseSettings):
         default=0.2,
         ge=0.0,
         lt=1.0,
+        allow_inf_nan=False,
         description=(
             "Fraction of the training rows held out at random to score a run "
             "whose request leaves validation_split unset; 0 holds out none, "
@@ -267,6 +294,7 @@ class Settings(BaseSettings):
         default=0.1,
         ge=0.0,
         lt=1.0,
+        allow_inf_nan=False,
         description=(
             "Fraction by which a trained version's held-out loss must be "
             "below the constant baseline's loss to be VALIDATED; 0.1 means "
@@ -277,6 +305,7 @@ class Settings(BaseSettings):
         default=0.05,
         gt=0.0,
         le=1.0,
+        allow_inf_nan=False,
         description=(
             "Largest p-value of the one-sided paired t-test (per-row held-out "
             "losses against the baseline's) that counts as VALIDATED."
@@ -285,6 +314,7 @@ class Settings(BaseSettings):
     extrapolation_margin: float = Field(
         default=0.1,
         ge=0.0,
+        allow_inf_nan=False,
         description=(
             "Fraction of each input's training range added on both sides of "
             "it; a Predict row with a value outside the widened range is "
@@ -308,7 +338,8 @@ def read_secret(value: SecretStr | None, path: Path | None, name: str) -> str | 
             raise ValueError(f"the {name} file {path} is empty")
         return text
     if value is not None:
-        return value.get_secret_value() or None
+        # Stripped like a file's content; the server strips presented tokens.
+        return value.get_secret_value().strip()
     return None
 
 

@@ -84,6 +84,22 @@ class ModelStore:
         """Create the store's folders if they do not exist."""
         self.models.mkdir(parents=True, exist_ok=True)
 
+    def check_writable(self) -> None:
+        """Create the store's folders and write and remove a file in them.
+
+        A real write, not ``os.access``, so that a read-only file system and
+        a process that ignores permissions (root) are judged correctly. A
+        file left by a crash here is removed by ``load``, like every
+        temporary file.
+
+        Raises:
+            OSError: a folder cannot be created or a file cannot be written.
+        """
+        self.open()
+        descriptor, path = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=self.models)
+        os.close(descriptor)
+        os.unlink(path)
+
     def load(self) -> list[StoredModel | DamagedModel]:
         """Read every model's metadata and remove crash leftovers.
 

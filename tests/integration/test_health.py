@@ -64,6 +64,11 @@ class StatusWatch:
                 timeout=WATCH_TIMEOUT_SECONDS,
             ) and (status in self.statuses)
 
+    def wait_ended(self) -> bool:
+        """Wait until the stream has ended; False if it is still open."""
+        self._thread.join(timeout=WATCH_TIMEOUT_SECONDS)
+        return not self._thread.is_alive()
+
     def close(self) -> None:
         self._stream.cancel()
         self._thread.join(timeout=10)
@@ -134,22 +139,31 @@ def test_watch_sees_shutdown(tmp_path: Path) -> None:
         service: StatusWatch(server.address, service)
         for service in ("", MODELS_SERVICE)
     }
+    unknown = StatusWatch(server.address, "kerve.v1.Nothing")
     try:
         for watch in watches.values():
             assert watch.wait_for(SERVING)
+        assert unknown.wait_for(SERVICE_UNKNOWN)
         code = server.stop()
         seen = {
             service: watch.wait_for(NOT_SERVING) for service, watch in watches.items()
         }
+        ended = [watch.wait_ended() for watch in (*watches.values(), unknown)]
     finally:
         server.stop()
-        for watch in watches.values():
+        for watch in (*watches.values(), unknown):
             watch.close()
 
     assert code == 0
     assert seen == {"": True, MODELS_SERVICE: True}
+    assert ended == [True, True, True]
     for watch in watches.values():
-        assert watch.statuses[:2] == [SERVING, NOT_SERVING]
+        assert watch.statuses == [SERVING, NOT_SERVING]
+    assert unknown.statuses == [SERVICE_UNKNOWN]
+    for watch in (*watches.values(), unknown):
+        assert watch.error is not None
+        assert watch.error.code() is grpc.StatusCode.UNAVAILABLE
+        assert "server is shutting down" in (watch.error.details() or "")
 
 
 # Start-up: the port is bound before the store loads

@@ -254,6 +254,29 @@ def _call(
     return grpc.StatusCode.OK
 
 
+def test_grpc_debug_lines_left_out(server: ServerProcess, client: kerve.Client) -> None:
+    for _ in range(3):
+        client.list_models()
+    # A rejected call logs a DEBUG line of Kerve's own.
+    with pytest.raises(kerve.NotFoundError):
+        client.get_model("absent")
+
+    records = _records(server)
+    grpc_debug = [
+        record
+        for record in records
+        if record["logger"].split(".")[0] == "grpc" and record["level"] == "DEBUG"
+    ]
+    kerve_debug = [
+        record
+        for record in records
+        if record["logger"].startswith("kerve_server") and record["level"] == "DEBUG"
+    ]
+
+    assert grpc_debug == []
+    assert kerve_debug
+
+
 def test_stop_lines_json(server: ServerProcess) -> None:
     code = server.stop()
 

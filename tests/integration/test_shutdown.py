@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 from pathlib import Path
 
@@ -16,6 +18,11 @@ SPEC = kerve.ModelSpec(
     input_shape=(5,), layers=[kerve.Dense(8, activation="relu"), kerve.Dense(1)]
 )
 LONG = kerve.Regression(n_samples=4000, n_features=5, noise=0.1, random_state=4)
+# A grace period far longer than a stop takes, and a bound on the stop that
+# a server waiting for its open streams would exceed. The bound catches a
+# hang; it does not measure speed.
+LONG_GRACE_SECONDS = "30"
+STOP_BOUND_SECONDS = 15.0
 
 
 def test_sigterm_during_training(tmp_path: Path) -> None:
@@ -93,3 +100,50 @@ def test_training_slots_bounded(tmp_path: Path) -> None:
     assert "--max-concurrent-training" in caught.value.message
     assert len(waited) == 1
     assert waited[0].model.state is kerve.State.TRAINED
+
+
+def test_open_watches_end_at_stop(tmp_path: Path) -> None:
+    server = start_server(
+        tmp_path / "logs", "--grace-period-seconds", LONG_GRACE_SECONDS
+    )
+    statuses: list[int] = []
+    try:
+        with (
+            kerve.Client(server.address) as client,
+            grpc.insecure_channel(server.address) as channel,
+        ):
+            client.create_model("watched", SPEC)
+            events = client.watch_model("watched")
+            first = next(events)
+            health = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(service=""), timeout=120
+            )
+            statuses.append(next(health).status)
+
+            server.process.send_signal(signal.SIGTERM)
+            try:
+                code = server.process.wait(STOP_BOUND_SECONDS)
+            except subprocess.TimeoutExpired:
+                pytest.fail(
+                    f"the server took more than {STOP_BOUND_SECONDS} s to stop "
+                    "with open watch streams"
+                )
+            with pytest.raises(kerve.UnavailableError) as model_end:
+                for _ in events:
+                    pass
+            with pytest.raises(grpc.RpcError) as health_end:
+                for response in health:
+                    statuses.append(response.status)
+    finally:
+        server.stop()
+
+    assert code == 0
+    assert first.model.name == "watched"
+    assert "watch of model 'watched' ended" in model_end.value.message
+    assert "server is shutting down" in model_end.value.message
+    assert statuses == [
+        health_pb2.HealthCheckResponse.SERVING,
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+    ]
+    assert health_end.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "server is shutting down" in (health_end.value.details() or "")

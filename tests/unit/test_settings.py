@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from kerve.v1 import kerve_pb2
 from kerve_server.settings import (
     SECRET_FIELDS,
     SECRET_MASK,
@@ -16,6 +18,7 @@ from kerve_server.settings import (
     describe_invalid,
     load_settings,
 )
+from kerve_server.transport.auth import PREDICT_METHODS
 
 ADMIN = "admin-token-for-settings-tests"
 PREDICT = "predict-token-for-settings-tests"
@@ -105,3 +108,68 @@ def test_invalid_secret_hidden() -> None:
     assert len(lines) == 1
     assert "the predict token must differ from the admin token" in lines[0]
     assert ADMIN not in lines[0]
+
+
+FLOAT_SETTINGS = sorted(
+    name for name, field in Settings.model_fields.items() if field.annotation is float
+)
+
+
+def test_float_settings_found() -> None:
+    assert "extrapolation_margin" in FLOAT_SETTINGS
+    assert "grace_period_seconds" in FLOAT_SETTINGS
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+@pytest.mark.parametrize("name", FLOAT_SETTINGS)
+def test_float_setting_rejects_non_finite(name: str, value: str) -> None:
+    flag = "--" + name.replace("_", "-")
+
+    with pytest.raises(ValidationError) as caught:
+        load_settings([f"{flag}={value}"])
+    lines = describe_invalid(caught.value)
+
+    assert len(lines) == 1
+    assert lines[0].startswith(f"invalid setting {name} ({flag}, ")
+    assert "finite number" in lines[0]
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t\n"])
+@pytest.mark.parametrize("name", ["admin_token", "predict_token"])
+def test_empty_token_rejected(name: str, value: str) -> None:
+    tokens = {"admin_token": SecretStr(ADMIN), name: SecretStr(value)}
+
+    with pytest.raises(ValidationError) as caught:
+        Settings(**tokens)  # type: ignore[arg-type]
+    lines = describe_invalid(caught.value)
+
+    assert len(lines) == 1
+    assert lines[0].startswith(f"invalid setting {name} (")
+    assert "empty or only whitespace" in lines[0]
+    assert ADMIN not in lines[0]
+
+
+def test_empty_token_variable_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERVE_ADMIN_TOKEN", "")
+
+    with pytest.raises(ValidationError) as caught:
+        load_settings([])
+
+    assert "empty or only whitespace" in describe_invalid(caught.value)[0]
+
+
+def test_token_flag_stripped() -> None:
+    settings = Settings(admin_token=SecretStr(f" {ADMIN}\n"))
+
+    assert settings.resolved_tokens() == (ADMIN, None)
+
+
+def test_predict_token_help_lists_methods() -> None:
+    description = Settings.model_fields["predict_token"].description or ""
+    mentioned = {
+        method.name
+        for method in kerve_pb2.DESCRIPTOR.services_by_name["Models"].methods
+        if re.search(rf"\b{method.name}\b", description)
+    }
+
+    assert mentioned == {name.rsplit("/", 1)[-1] for name in PREDICT_METHODS}

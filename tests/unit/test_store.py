@@ -124,3 +124,20 @@ def test_metadata_replaced_atomically(store: ModelStore) -> None:
 
     assert files == ["model.json"]
     assert json.loads((store.models / "m" / "model.json").read_text()) == {"version": 2}
+
+
+def test_check_writable_creates_folders(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "new" / "store")
+
+    store.check_writable()
+
+    assert store.models.is_dir()
+    assert list(store.models.iterdir()) == []
+
+
+def test_check_writable_rejects_file(tmp_path: Path) -> None:
+    data_dir = tmp_path / "a-file"
+    data_dir.write_text("not a folder")
+
+    with pytest.raises(NotADirectoryError):
+        ModelStore(data_dir).check_writable()

@@ -25,6 +25,7 @@ from kerve_server.errors import (
     ModelExistsError,
     ModelNotFoundError,
     ResourceExhaustedError,
+    ServerStoppingError,
     TrainingFailedError,
     TrainingInProgressError,
 )
@@ -97,6 +98,9 @@ RESPONSE_ENVELOPE_BYTES = 4096
 
 # Events a slow watcher may fall behind before it loses the oldest.
 WATCH_QUEUE_SIZE = 1000
+# The last event on a watcher's queue when the server shuts down; watchers
+# compare events with it by identity.
+_STOPPING = WatchEvent(model=None)
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,7 @@ class ModelRegistry:
         self._slots_in_use = 0
         self._slot_released = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._watches_ended = False
 
     # Models -----------------------------------------------------------------
 
@@ -930,19 +935,38 @@ class ModelRegistry:
 
         Raises:
             ModelNotFoundError: no model has that name.
+            ServerStoppingError: ``end_watches`` was called.
         """
         entry = self._entry(name)
         queue: asyncio.Queue[WatchEvent] = asyncio.Queue(maxsize=WATCH_QUEUE_SIZE)
         entry.watchers.add(queue)
+        if self._watches_ended:
+            _offer(queue, _STOPPING)
         try:
             yield WatchEvent(model=entry.snapshot())
             while True:
                 event = await queue.get()
+                if event is _STOPPING:
+                    raise ServerStoppingError(
+                        f"the watch of model {name!r} ended because the server "
+                        "is shutting down; watch again when it is back"
+                    )
                 yield event
                 if event.model is None:
                     return
         finally:
             entry.watchers.discard(queue)
+
+    def end_watches(self) -> None:
+        """End every watch, now and from now on, for shutdown.
+
+        Each watcher gets the events already queued for it, then
+        ``ServerStoppingError``.
+        """
+        self._watches_ended = True
+        for entry in self._models.values():
+            for queue in entry.watchers:
+                _offer(queue, _STOPPING)
 
     def _notify(
         self, entry: ModelEntry, *, progress: engine.EpochReport | None = None

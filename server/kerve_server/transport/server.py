@@ -8,6 +8,7 @@ import logging
 import platform
 import signal
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -19,7 +20,7 @@ from kerve_server.engine import library_versions
 from kerve_server.metrics import serve_metrics
 from kerve_server.service.assessment import TrustPolicy
 from kerve_server.service.registry import Limits, ModelRegistry
-from kerve_server.settings import Settings
+from kerve_server.settings import SECRET_FIELDS, SettingError, Settings
 from kerve_server.store import ModelStore
 from kerve_server.transport.auth import (
     AsyncServerInterceptor,
@@ -27,6 +28,7 @@ from kerve_server.transport.auth import (
     Tokens,
 )
 from kerve_server.transport.handlers import models_handler
+from kerve_server.transport.health_checking import HealthServicer
 from kerve_server.transport.readiness import Readiness
 from kerve_server.transport.rpc_metrics import RpcMetricsInterceptor
 from kerve_server.transport.servicer import ModelsServicer
@@ -63,7 +65,7 @@ class KerveServer:
                 extrapolation_margin=settings.extrapolation_margin,
             ),
         )
-        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.health = HealthServicer()
         options = [
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -113,15 +115,14 @@ class KerveServer:
 
         Health reports NOT_SERVING, and Models calls fail with UNAVAILABLE,
         from the moment the port is bound until the store has loaded.
+
+        Raises:
+            SettingError: a port cannot be bound, the store cannot be read or
+                a TLS file cannot be read. Call ``stop_after_failed_start``
+                then.
         """
-        address = f"{self.settings.host}:{self.settings.port}"
         credentials = server_credentials(self.settings)
-        if credentials is None:
-            self.port = self._server.add_insecure_port(address)
-        else:
-            self.port = self._server.add_secure_port(address, credentials)
-        if self.port == 0:
-            raise OSError(f"could not listen on {address}; is the port in use?")
+        self.port = self._bind(credentials)
         warn_if_exposed(self.settings.host, authenticated=self.authenticated)
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -131,12 +132,8 @@ class KerveServer:
             self.settings.host,
             self.port,
         )
-        await self.registry.load()
-        self.metrics_port = serve_metrics(
-            self.settings.host,
-            self.settings.metrics_port,
-            count_by_state=self.registry.count_by_state,
-        )
+        await self._load_store()
+        self.metrics_port = self._serve_metrics()
         self.info.start_time.FromDatetime(datetime.now(UTC))
         self.readiness.open()
         for service in ("", SERVICE_NAME):
@@ -151,15 +148,56 @@ class KerveServer:
         )
         return self.port
 
+    def _bind(self, credentials: grpc.ServerCredentials | None) -> int:
+        address = f"{self.settings.host}:{self.settings.port}"
+        try:
+            if credentials is None:
+                return self._server.add_insecure_port(address)
+            return self._server.add_secure_port(address, credentials)
+        except RuntimeError as exc:
+            # grpcio 1.85 raises RuntimeError("Failed to bind to address ...")
+            # without the reason; its C++ core writes the reason to stderr.
+            raise SettingError(
+                f"cannot listen on {address} (--host, --port): the address is "
+                "in use or not available"
+            ) from exc
+
+    async def _load_store(self) -> None:
+        try:
+            await self.registry.load()
+        except OSError as exc:
+            raise SettingError(
+                f"cannot read the model store in {self.settings.data_dir} "
+                f"(--data-dir): {exc}"
+            ) from exc
+
+    def _serve_metrics(self) -> int:
+        try:
+            return serve_metrics(
+                self.settings.host,
+                self.settings.metrics_port,
+                count_by_state=self.registry.count_by_state,
+            )
+        except OSError as exc:
+            raise SettingError(
+                f"cannot serve metrics on {self.settings.host}:"
+                f"{self.settings.metrics_port} (--host, --metrics-port): "
+                f"{exc.strerror or exc}"
+            ) from exc
+
     async def stop(self) -> None:
         """Stop: health NOT_SERVING, refuse new calls, let running ones finish.
 
-        Unary calls get ``grace_period_seconds`` to finish; training runs are
-        cancelled and leave their models in their previous state.
+        Unary calls get ``grace_period_seconds`` to finish. Health Watch and
+        WatchModel streams end at once with UNAVAILABLE, after health has
+        sent NOT_SERVING. Training runs are cancelled and leave their models
+        in their previous state.
         """
         grace = self.settings.grace_period_seconds
         logger.info("stopping: health NOT_SERVING, %.1f s grace period", grace)
         await self.health.enter_graceful_shutdown()
+        await self.health.end_watches()
+        self.registry.end_watches()
         self.registry.cancel_all()
         await self._server.stop(grace)
         # NOTE: closing waits for each training run to reach the end of its
@@ -167,6 +205,11 @@ class KerveServer:
         # last longer than the grace period.
         await self.registry.close()
         logger.info("stopped")
+
+    async def stop_after_failed_start(self) -> None:
+        """Stop what ``start`` had started before it raised."""
+        await self._server.stop(None)
+        await self.registry.close()
 
     async def wait(self) -> None:
         """Wait until the gRPC server has stopped."""
@@ -177,14 +220,14 @@ def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
     """Return TLS credentials from the settings' files, or None for plaintext.
 
     Raises:
-        OSError: a certificate or key file cannot be read.
+        SettingError: a certificate or key file cannot be read.
     """
     if settings.tls_cert_file is None or settings.tls_key_file is None:
         return None
-    chain = settings.tls_cert_file.read_bytes()
-    key = settings.tls_key_file.read_bytes()
+    chain = _read_tls_file(settings, "tls_cert_file")
+    key = _read_tls_file(settings, "tls_key_file")
     client_ca = (
-        settings.tls_client_ca_file.read_bytes()
+        _read_tls_file(settings, "tls_client_ca_file")
         if settings.tls_client_ca_file is not None
         else None
     )
@@ -193,6 +236,18 @@ def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
         root_certificates=client_ca,
         require_client_auth=client_ca is not None,
     )
+
+
+def _read_tls_file(settings: Settings, name: str) -> bytes:
+    path: Path = getattr(settings, name)
+    flag = "--" + name.replace("_", "-")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        shown = "its path is not shown" if name in SECRET_FIELDS else str(path)
+        raise SettingError(
+            f"cannot read the file of {flag} ({shown}): {exc.strerror or exc}"
+        ) from exc
 
 
 def warn_if_exposed(host: str, *, authenticated: bool) -> bool:
@@ -221,7 +276,13 @@ def is_loopback(host: str) -> bool:
 async def serve(settings: Settings) -> None:
     """Run a server until SIGTERM or SIGINT, then stop it gracefully."""
     server = KerveServer(settings)
-    await server.start()
+    try:
+        await server.start()
+    except Exception:
+        # Stopped here, on the running loop, or grpcio tries again when the
+        # server is garbage-collected, after the loop has closed.
+        await server.stop_after_failed_start()
+        raise
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -31,6 +31,7 @@ STATUS_BY_ERROR: dict[type[errors.KerveError], grpc.StatusCode] = {
     errors.ResourceExhaustedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.TrainingFailedError: grpc.StatusCode.ABORTED,
     errors.TrainingCancelledError: grpc.StatusCode.CANCELLED,
+    errors.ServerStoppingError: grpc.StatusCode.UNAVAILABLE,
 }
 
 INTERNAL_MESSAGE = "internal error in the Kerve server; the server log has the details"
