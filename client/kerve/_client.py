@@ -742,6 +742,8 @@ class Client:
 
         Raises:
             NotFoundError: If no model has this name, at the first event.
+            UnavailableError: If the server shuts down or the connection is
+                lost while the watch is open.
         """
         return self._stream_events(kerve_pb2.WatchModelRequest(name=name))
 
