@@ -40,7 +40,7 @@ UNTRAINED_ARCHIVE_BANNER = (
 _BASELINE_KINDS = {
     "": "mean",
     "training_mean": "mean",
-    "majority_class": "class frequencies",
+    "majority_class": "smoothed class frequencies",
 }
 
 # Descriptions of the values of EvaluationReport.baseline_source.
@@ -289,10 +289,7 @@ def print_prediction(console: Console, prediction: Prediction) -> None:
         if banner is not None:
             console.print(Text(banner, style="bold red"), soft_wrap=True)
         if below:
-            console.print(
-                verdicts.verdict_line(prediction.verdict, prediction.version),
-                soft_wrap=True,
-            )
+            console.print(verdicts.prediction_verdict_line(prediction), soft_wrap=True)
 
 
 # Training

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from kerve._client import Client
 from kerve._errors import NotFoundError
+from kerve._plural import plural
 from kerve._trust import Verdict
 from kerve._types import ServerInfo, State
 
@@ -148,7 +149,7 @@ def _add_server_rows(table: Table, info: ServerInfo | None) -> None:
         table.add_row("serving since", info.start_time.isoformat(timespec="seconds"))
     table.add_row(
         "limits",
-        f"{info.max_batch_rows:,} rows per Predict, "
+        f"{plural(info.max_batch_rows, 'row')} per Predict, "
         f"{info.max_message_bytes:,} bytes per message",
     )
 

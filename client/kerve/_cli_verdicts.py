@@ -15,6 +15,7 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.text import Text
 
+from kerve._plural import plural
 from kerve._trust import Assessment, Validation, Verdict
 from kerve._types import Prediction
 
@@ -56,15 +57,40 @@ def verdict_line(verdict: Verdict, version: int) -> Text:
     )
 
 
+def prediction_verdict_line(prediction: Prediction) -> Text:
+    """Return the line that states a response's verdict and what it means.
+
+    NaN or Inf outputs lower a response below its version's verdict, so the
+    line then names them as the cause. The response does not contain the
+    version's own verdict, so the line cannot name it.
+    """
+    verdict, version = prediction.verdict, prediction.version
+    rows = prediction.non_finite_rows
+    if (
+        verdict is not Verdict.NO_BETTER_THAN_BASELINE
+        or not rows.size
+        or prediction.untrained
+    ):
+        return verdict_line(verdict, version)
+    verb = "has" if rows.size == 1 else "have"
+    return Text(
+        f"VERDICT {verdict.name}: version {version}: this response is "
+        f"{verdict.name} because {plural(rows.size, 'row')} {verb} NaN or Inf "
+        f"outputs ({describe_rows(rows)}); the version's own verdict is in the "
+        "notice below",
+        style=_VERDICT_STYLES[verdict],
+    )
+
+
 def _format(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.6g}"
+    return "undefined" if math.isnan(value) else f"{value:.6g}"
 
 
 def describe_validation(validation: Validation) -> str:
     """Return held-out scores as one line: the model's loss against the baseline's."""
     baseline = validation.baseline_kind or "baseline"
     return (
-        f"{validation.rows} rows ({validation.source}), loss "
+        f"{plural(validation.rows, 'row')} ({validation.source}), loss "
         f"{_format(validation.loss)} against {_format(validation.baseline_loss)} "
         f"for the {baseline} baseline (VALIDATED needs at most "
         f"{_format(validation.required_loss)}, p < {validation.significance:g}; "
@@ -74,15 +100,16 @@ def describe_validation(validation: Validation) -> str:
 
 
 def describe_rows(rows: npt.NDArray[np.int64]) -> str:
-    """Return row indices as ``rows 1, 3`` with at most 20 listed."""
+    """Return row indices as ``row 4`` or ``rows 1, 3``, with at most 20 listed."""
     listed = ", ".join(str(row) for row in rows[:_LISTED_ROWS].tolist())
     more = rows.size - _LISTED_ROWS
-    return f"rows {listed}" + (f" and {more} more" if more > 0 else "")
+    noun = "row" if rows.size == 1 else "rows"
+    return f"{noun} {listed}" + (f" and {more} more" if more > 0 else "")
 
 
 def print_prediction_verdict(console: Console, prediction: Prediction) -> None:
     """Print the verdict, the server's notice, held-out scores and row marks."""
-    console.print(verdict_line(prediction.verdict, prediction.version), soft_wrap=True)
+    console.print(prediction_verdict_line(prediction), soft_wrap=True)
     below = prediction.verdict < Verdict.VALIDATED
     if prediction.notice:
         console.print(
@@ -94,21 +121,24 @@ def print_prediction_verdict(console: Console, prediction: Prediction) -> None:
         )
     total = prediction.outputs.shape[0] if prediction.outputs.ndim else 0
     if prediction.extrapolated_rows.size:
+        count = prediction.extrapolated_rows.size
         console.print(
             Text(
-                f"EXTRAPOLATION: {prediction.extrapolated_rows.size} of {total} rows "
-                f"({describe_rows(prediction.extrapolated_rows)}) are outside the "
-                "ranges of the training inputs",
+                f"EXTRAPOLATION: {count} of {plural(total, 'row')} "
+                f"({describe_rows(prediction.extrapolated_rows)}) "
+                f"{'is' if count == 1 else 'are'} outside the ranges of the "
+                "training inputs",
                 style="bold magenta",
             ),
             soft_wrap=True,
         )
     if prediction.non_finite_rows.size:
+        count = prediction.non_finite_rows.size
         console.print(
             Text(
-                f"NON-FINITE: {prediction.non_finite_rows.size} of {total} rows "
-                f"({describe_rows(prediction.non_finite_rows)}) have NaN or Inf "
-                "outputs",
+                f"NON-FINITE: {count} of {plural(total, 'row')} "
+                f"({describe_rows(prediction.non_finite_rows)}) "
+                f"{'has' if count == 1 else 'have'} NaN or Inf outputs",
                 style="bold red",
             ),
             soft_wrap=True,

@@ -34,6 +34,7 @@ from kerve._errors import (
     UntrainedPredictionWarning,
     error_from_rpc,
 )
+from kerve._plural import plural
 from kerve._security import (
     FilePath,
     bearer_metadata,
@@ -460,7 +461,8 @@ class Client:
         changes = " and ".join(f"{old} to {new}" for old, new in versions)
         raise AbortedError(
             f"the batch of model {name!r} was split into {len(starts)} requests of "
-            f"at most {rows} rows, and on both tries new versions were published "
+            f"at most {plural(rows, 'row')}, and on both tries new versions were "
+            "published "
             f"between requests (versions {changes}), so the outputs would mix "
             "versions. Predict again once training ends, or send the batch in one "
             "request by raising the client's max_message_bytes and the server's "

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from google.protobuf.message import Message
 
 from kerve._errors import ResourceExhaustedError
+from kerve._plural import plural
 from kerve._tensors import array_to_tensor
 from kerve._types import Prediction
 from kerve.v1 import kerve_pb2
@@ -123,13 +124,17 @@ def join_predictions(parts: Sequence[Prediction]) -> Prediction:
     notice = last.notice
     if extrapolated.size or non_finite.size:
         # Each part's notice counts only its own rows, from its own row 0.
+        extrapolations = "are extrapolations"
+        if extrapolated.size == 1:
+            extrapolations = "is an extrapolation"
+        have = "has" if non_finite.size == 1 else "have"
         notice = (
             f"{_verdict_name(parts)}: model {first.name!r} version "
-            f"{first.version}, in a batch of {outputs.shape[0]} rows sent as "
-            f"{len(parts)} requests: {extrapolated.size} rows are extrapolations, "
-            f"outside the ranges of the training inputs, and {non_finite.size} "
-            "rows have NaN or Inf outputs. See extrapolated_rows and "
-            "non_finite_rows."
+            f"{first.version}, in a batch of {plural(outputs.shape[0], 'row')} "
+            f"sent as {len(parts)} requests: {plural(extrapolated.size, 'row')} "
+            f"{extrapolations}, outside the ranges of the training inputs, and "
+            f"{plural(non_finite.size, 'row')} {have} NaN or Inf outputs. See "
+            "extrapolated_rows and non_finite_rows."
         )
     return Prediction(
         outputs=outputs,

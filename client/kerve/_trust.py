@@ -85,13 +85,15 @@ class Validation:
         baseline_loss: Loss of the constant baseline on the same rows.
         baseline_metrics: Its metrics, by name.
         baseline_kind: "training_mean" for a regression loss,
-            "majority_class" for a classification loss.
+            "majority_class" for a classification loss, whose constant is
+            the training class frequencies with one added to each count.
         score_name: "r_squared" or "accuracy".
         score: R-squared or accuracy of the trained weights.
         baseline_score: The same for the baseline.
         margin: VALIDATED needs ``loss <= (1 - margin) * baseline_loss`` ...
         p_value: ... and this one-sided paired t-test p-value below
-            ``significance``; NaN with fewer than 2 rows.
+            ``significance``; NaN (no evidence) with fewer than 2 rows, a NaN
+            or Inf row loss, or per-row differences without spread.
         significance: The p-value threshold.
     """
 

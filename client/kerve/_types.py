@@ -336,7 +336,7 @@ class EvaluationReport:
         samples: Number of rows evaluated.
         baseline_kind: "training_mean" for a regression loss,
             "majority_class" for a classification loss, whose constant is
-            the class frequencies.
+            the class frequencies with one added to each count.
     """
 
     name: str

@@ -1097,7 +1097,7 @@ def evaluate(
     """Score the current weights, the initial weights and a constant baseline.
 
     The baseline's kind is training_mean for a regression loss and
-    majority_class (the class frequencies) for a classification loss.
+    majority_class (the smoothed class frequencies) for a classification loss.
     """
     settings = _command_settings(ctx, json_output)
     data = _DataOptions(

@@ -1039,6 +1039,46 @@ def test_predict_shows_verdict_and_extrapolation(
         assert as_json.stderr == ""
 
 
+def test_predict_headline_names_inf_rows(
+    server: ServerProcess, client: kerve.Client, name: str, tmp_path: Path
+) -> None:
+    client.create_model(name, SPEC)
+    generator = np.random.default_rng(1)
+    x = generator.normal(size=(300, 4))
+    weights = np.array([3.0, -2.0, 1.0, 4.0])
+    checks_x = generator.normal(size=(40, 4))
+    client.train(
+        name,
+        x=x,
+        y=x @ weights,
+        validation_x=checks_x,
+        validation_y=checks_x @ weights,
+        epochs=40,
+        learning_rate=0.05,
+    )
+    rows = np.zeros((3, 4))
+    # Inputs near float32's maximum overflow the first layer.
+    rows[2] = 3e38
+    path = tmp_path / "overflow.npy"
+    np.save(path, rows)
+
+    table = run_kerve(server, "predict", name, "--input", str(path))
+
+    assert table.returncode == 0, table.stderr
+    assert client.get_model(name).verdict is kerve.Verdict.VALIDATED
+    assert (
+        "VERDICT NO_BETTER_THAN_BASELINE: version 2: this response is "
+        "NO_BETTER_THAN_BASELINE because 1 row has NaN or Inf outputs (row 2); "
+        "the version's own verdict is in the notice below"
+    ) in table.stdout
+    assert "did not clearly beat a constant prediction" not in table.stdout
+    assert (
+        "version 2 is VALIDATED, but this response is NO_BETTER_THAN_BASELINE "
+        "because 1 of 3 rows has NaN or Inf outputs (row 2)"
+    ) in table.stdout
+    assert "NON-FINITE: 1 of 3 rows (row 2) has NaN or Inf outputs" in table.stdout
+
+
 def test_min_verdict_rejection(
     server: ServerProcess, client: kerve.Client, name: str, rows_files: dict[str, Path]
 ) -> None:

@@ -180,7 +180,7 @@ TRAIN_CASES = {
     ),
     "split-leaves-nothing": (
         {"inline": _inline(np.zeros((1, 3)), np.zeros((1, 1))), "validation_split": 0.5},
-        "validation_split 0.5 of 1 rows holds out 1 and leaves 0 to fit",
+        "validation_split 0.5 of 1 row holds out 1 and leaves 0 to fit",
     ),
     "epochs-zero": ({"inline": GOOD_DATA, "epochs": 0}, "epochs must be in [1, 50], received 0"),
     "epochs-over": ({"inline": GOOD_DATA, "epochs": 51}, "epochs must be in [1, 50], received 51"),

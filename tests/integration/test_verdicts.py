@@ -283,6 +283,228 @@ def test_classifier_validated_by_accuracy(client: kerve.Client, name: str) -> No
     assert model.verdict is kerve.Verdict.VALIDATED
 
 
+def test_unseen_class_not_validated(client: kerve.Client, name: str) -> None:
+    client.create_model(name, CLASSIFIER)
+    generator = np.random.default_rng(1)
+    x = generator.normal(size=(60, 4))
+    # Classes 0 and 1 in training, only class 2 in the held-out rows.
+    labels = (x[:, 0] > 0).astype(np.int64)
+
+    client.train(
+        name,
+        x=x,
+        y=labels,
+        epochs=3,
+        validation_x=generator.normal(size=(12, 4)),
+        validation_y=np.full(12, 2),
+    )
+    model = client.get_model(name)
+    _print_validation("unseen class", model)
+
+    assert model.assessment is not None
+    validation = model.assessment.validation
+    assert validation is not None
+    assert model.verdict is kerve.Verdict.NO_BETTER_THAN_BASELINE
+    # Smoothing gives class 2 a probability of 1 / (60 + 3), not about 0.
+    assert validation.baseline_loss == pytest.approx(np.log(63.0), rel=1e-4)
+    assert validation.baseline_kind == "majority_class"
+    assert "the held-out rows all have the same class" in model.assessment.reason
+    assert "train longer" not in model.assessment.reason
+
+
+def test_binary_unseen_class_not_validated(client: kerve.Client, name: str) -> None:
+    spec = kerve.ModelSpec(
+        input_shape=(4,),
+        layers=[kerve.Dense(1, activation="sigmoid")],
+        loss="binary_crossentropy",
+        seed=0,
+    )
+    client.create_model(name, spec)
+    x = np.random.default_rng(2).normal(size=(72, 4))
+
+    client.train(
+        name,
+        x=x[:60],
+        y=np.zeros(60),
+        epochs=3,
+        validation_x=x[60:],
+        validation_y=np.ones(12),
+    )
+    model = client.get_model(name)
+
+    assert model.assessment is not None
+    validation = model.assessment.validation
+    assert validation is not None
+    assert model.verdict is kerve.Verdict.NO_BETTER_THAN_BASELINE
+    assert validation.baseline_loss == pytest.approx(np.log(62.0), rel=1e-4)
+    assert "the held-out rows all have the same class" in model.assessment.reason
+
+
+def test_duplicated_rows_not_validated(client: kerve.Client, name: str) -> None:
+    client.create_model(name, DENSE_NETWORK)
+    generator = np.random.default_rng(7)
+    x = generator.normal(size=(300, 5))
+    weights = np.array([3.0, -2.0, 1.0, 0.5, 4.0])
+    row = generator.normal(size=(1, 5))
+
+    client.train(
+        name,
+        x=x,
+        y=x @ weights,
+        validation_x=np.tile(row, (2, 1)),
+        validation_y=np.tile(row @ weights, 2),
+        epochs=40,
+        learning_rate=0.05,
+    )
+    model = client.get_model(name)
+    _print_validation("duplicated rows", model)
+
+    assert model.assessment is not None
+    validation = model.assessment.validation
+    assert validation is not None
+    reason = model.assessment.reason
+    assert model.verdict is kerve.Verdict.NO_BETTER_THAN_BASELINE
+    assert np.isnan(validation.p_value)
+    assert np.isnan(validation.score)
+    assert "have no spread (duplicated rows?)" in reason
+    assert "the held-out targets are constant" in reason
+    assert "train longer" not in reason
+    assert "nan" not in reason
+
+
+def test_held_out_mean_must_be_beaten(client: kerve.Client, name: str) -> None:
+    client.create_model(name, DENSE_NETWORK)
+    generator = np.random.default_rng(1)
+    x = generator.normal(size=(300, 5))
+    weights = np.array([3.0, -2.0, 1.0, 0.5, 4.0])
+    checks_x = generator.normal(size=(200, 5))
+
+    # The held-out targets are shifted by 12, about twice their standard
+    # deviation: the model beats the training mean, not the held-out mean.
+    client.train(
+        name,
+        x=x,
+        y=x @ weights,
+        validation_x=checks_x,
+        validation_y=checks_x @ weights + 12.0,
+        epochs=40,
+        learning_rate=0.05,
+    )
+    model = client.get_model(name)
+    _print_validation("shifted held-out targets", model)
+
+    assert model.assessment is not None
+    validation = model.assessment.validation
+    assert validation is not None
+    reason = model.assessment.reason
+    assert validation.loss <= validation.required_loss
+    assert validation.p_value < validation.significance
+    assert validation.score < 0
+    assert model.verdict is kerve.Verdict.NO_BETTER_THAN_BASELINE
+    assert "This run fails this condition: R-squared -" in reason
+    assert "is not above 0, so the model does no better than the mean" in reason
+
+
+def test_constant_held_out_targets(client: kerve.Client, name: str) -> None:
+    client.create_model(name, DENSE_NETWORK)
+    x = np.random.default_rng(3).normal(size=(60, 5))
+
+    client.train(
+        name,
+        x=x[:50],
+        y=np.zeros(50),
+        validation_x=x[50:],
+        validation_y=np.ones(10),
+        epochs=2,
+    )
+    model = client.get_model(name)
+
+    assert model.assessment is not None
+    reason = model.assessment.reason
+    assert model.verdict is kerve.Verdict.NO_BETTER_THAN_BASELINE
+    assert "the held-out targets are constant, so no model can be shown" in reason
+    assert "R-squared undefined" in reason
+    assert "train longer" not in reason
+
+
+def test_validated_response_lowered_by_inf(client: kerve.Client, name: str) -> None:
+    client.create_model(name, DENSE_NETWORK)
+    generator = np.random.default_rng(1)
+    x = generator.normal(size=(300, 5))
+    weights = np.array([3.0, -2.0, 1.0, 0.5, 4.0])
+    checks_x = generator.normal(size=(40, 5))
+    client.train(
+        name,
+        x=x,
+        y=x @ weights,
+        validation_x=checks_x,
+        validation_y=checks_x @ weights,
+        epochs=40,
+        learning_rate=0.05,
+    )
+    rows = np.zeros((4, 5))
+    # Inputs near float32's maximum overflow the first layer.
+    rows[1] = -3e38
+    rows[3] = 3e38
+
+    prediction = client.predict(name, rows, warn=False)
+    with pytest.raises(kerve.FailedPreconditionError) as caught:
+        client.predict(name, rows, min_verdict="VALIDATED")
+
+    lowered = (
+        "version 2 is VALIDATED, but this response is NO_BETTER_THAN_BASELINE "
+        "because 2 of 4 rows have NaN or Inf outputs (rows 1, 3)"
+    )
+    assert client.get_model(name).verdict is kerve.Verdict.VALIDATED
+    assert prediction.verdict is kerve.Verdict.NO_BETTER_THAN_BASELINE
+    np.testing.assert_array_equal(prediction.non_finite_rows, [1, 3])
+    assert f"NOT MEANINGFUL: model {name!r} {lowered}." in prediction.notice
+    assert caught.value.code is grpc.StatusCode.FAILED_PRECONDITION
+    assert caught.value.message.startswith(
+        f"model {name!r} version 2 is VALIDATED, but this response is "
+        "NO_BETTER_THAN_BASELINE because 2 rows have NaN or Inf outputs "
+        "(rows 1, 3), which is below the required VALIDATED."
+    )
+    assert "The version's own verdict: VALIDATED: on 40 held-out rows" in (
+        caught.value.message
+    )
+
+
+def test_categorical_targets_rejected(client: kerve.Client, name: str) -> None:
+    spec = kerve.ModelSpec(
+        input_shape=(3,),
+        layers=[kerve.Dense(3, activation="softmax")],
+        loss="categorical_crossentropy",
+        seed=0,
+    )
+    client.create_model(name, spec)
+    x = np.random.default_rng(4).normal(size=(60, 3))
+    one_hot = np.eye(3)[np.arange(60) % 3]
+
+    with pytest.raises(kerve.InvalidArgumentError) as training:
+        client.train(name, x=x, y=np.zeros((60, 3)))
+    with pytest.raises(kerve.InvalidArgumentError) as validation:
+        client.train(
+            name,
+            x=x,
+            y=one_hot,
+            validation_x=x[:5],
+            validation_y=np.full((5, 3), 0.9),
+        )
+    with pytest.raises(kerve.InvalidArgumentError) as evaluation:
+        client.evaluate(name, x=x[:2], y=np.array([[1.0, 0.0, 0.0], [0.7, 0.7, 0.0]]))
+
+    assert "row 0 contains [0., 0., 0.], which sum to 0 (60 invalid rows" in (
+        training.value.message
+    )
+    assert "invalid validation_data.y" in validation.value.message
+    assert "which sum to 2.7 (5 invalid rows in all)" in validation.value.message
+    assert "row 1 contains [0.7, 0.7, 0. ], which sum to 1.4 (1 invalid row" in (
+        evaluation.value.message
+    )
+    assert client.get_model(name).version == 1
+
+
 def test_far_rows_marked_as_extrapolation(client: kerve.Client, name: str) -> None:
     client.create_model(name, DENSE_NETWORK)
     generator = np.random.default_rng(2)
@@ -390,8 +612,12 @@ def test_non_finite_outputs_lower_verdict(client: kerve.Client, name: str) -> No
     np.testing.assert_array_equal(prediction.non_finite_rows, [1])
     assert prediction.meaningful is False
     assert prediction.training_ranges_known is False
-    assert "1 of 3 rows have NaN or Inf outputs (rows 1)" in prediction.notice
-    assert "because 1 rows have NaN or Inf outputs" in caught.value.message
+    assert "1 of 3 rows has NaN or Inf outputs (row 1)" in prediction.notice
+    assert (
+        "is UNVALIDATED, but this response is NO_BETTER_THAN_BASELINE because "
+        "1 row has NaN or Inf outputs (row 1), which is below the required "
+        "UNVALIDATED"
+    ) in caught.value.message
 
 
 def test_reset_returns_to_untrained(client: kerve.Client, name: str) -> None:

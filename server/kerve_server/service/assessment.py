@@ -2,9 +2,10 @@
 
 A training run holds out rows, scores the trained weights on them and scores a
 constant baseline on the same rows: the training mean for a regression loss,
-the training class frequencies for a classification loss (whose decision is the
-majority class). The verdict says whether the trained weights beat that
-baseline clearly, and it is recorded with the version that the run publishes.
+the smoothed training class frequencies for a classification loss (whose
+decision is the majority class). The verdict states whether the trained weights
+beat that baseline clearly and also beat the best constant in hindsight on the
+held-out rows. It is recorded with the version that the run publishes.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 
 import numpy as np
 import scipy.stats
-import sklearn.metrics
 import sklearn.model_selection
 
 from kerve_server import engine
 from kerve_server.errors import FieldViolation, InvalidDataError
+from kerve_server.plural import plural
 from kerve_server.service import data as checks
 from kerve_server.specs import CLASSIFICATION_LOSSES, ModelSpec
 
@@ -46,7 +47,8 @@ class Verdict(enum.IntEnum):
     """Trained without held-out rows: nothing is known about its quality."""
 
     VALIDATED = 4
-    """Held-out loss clearly below the constant baseline's."""
+    """Held-out loss clearly below the constant baseline's, and better than the
+    best constant in hindsight on the held-out rows."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ class Validation:
     margin: float
     p_value: float
     significance: float
+    # Score of the best constant in hindsight on the held-out rows: 0 for
+    # R-squared (the held-out mean), NaN where R-squared is undefined, and the
+    # accuracy of always answering the held-out rows' most frequent class.
+    # NaN in documents stored before this field existed.
+    constant_score: float = math.nan
 
     @property
     def required_loss(self) -> float:
@@ -170,17 +177,20 @@ def plan_held_out(
     if validation_split is None and (
         fraction == 0.0 or rows < MIN_ROWS_FOR_DEFAULT_SPLIT
     ):
-        reason = (
-            "the server's default validation fraction is 0"
-            if fraction == 0.0
-            else f"{rows} training rows are too few to hold any out "
-            f"(at least {MIN_ROWS_FOR_DEFAULT_SPLIT} are needed)"
-        )
+        if fraction == 0.0:
+            reason = "the server's default validation fraction is 0"
+        else:
+            verb = "is" if rows == 1 else "are"
+            reason = (
+                f"{plural(rows, 'training row')} {verb} too few to hold any out "
+                f"(at least {MIN_ROWS_FOR_DEFAULT_SPLIT} are needed)"
+            )
         return HeldOutPlan(x, y, None, None, "none", reason)
     held_out = math.ceil(rows * fraction)
     if held_out >= rows:
         message = (
-            f"model {name!r}: validation_split {fraction} of {rows} rows holds "
+            f"model {name!r}: validation_split {fraction} of "
+            f"{plural(rows, 'row')} holds "
             f"out {held_out} and leaves {rows - held_out} to fit; each side "
             "needs at least one row, so send more rows or lower validation_split"
         )
@@ -268,7 +278,7 @@ def assess_trained(
     differences = engine.row_losses(spec.compile.loss, y, predictions) - (
         engine.row_losses(spec.compile.loss, y, constant)
     )
-    score_name, score, baseline_score = _scores(spec, y, predictions, constant)
+    scores = _scores(spec, y, predictions, constant)
     validation = Validation(
         source=plan.source,
         rows=int(x.shape[0]),
@@ -277,12 +287,13 @@ def assess_trained(
         baseline_loss=baseline_loss,
         baseline_metrics=baseline_metrics,
         baseline_kind=baseline_kind(spec),
-        score_name=score_name,
-        score=score,
-        baseline_score=baseline_score,
+        score_name=scores.name,
+        score=scores.model,
+        baseline_score=scores.baseline,
         margin=policy.validation_margin,
         p_value=_p_value(differences),
         significance=policy.validation_significance,
+        constant_score=scores.best_constant,
     )
     verdict = _verdict(validation)
     return Assessment(
@@ -290,57 +301,208 @@ def assess_trained(
     )
 
 
+# Per-row loss differences whose spread is at most this fraction of their
+# largest magnitude count as equal: duplicated rows can differ by float32
+# rounding when they sit at different places in a batch.
+SPREAD_TOLERANCE = 1e-6
+
+
 def _p_value(differences: np.ndarray) -> float:
     """Return the one-sided p-value that the mean per-row difference is below 0.
 
-    NaN when there are fewer than two rows or a difference is not finite.
+    NaN, meaning no evidence, when there are fewer than two rows, when a
+    difference is not finite, or when the differences have no spread (as
+    duplicated rows give), because the t statistic is then undefined.
     """
     if differences.size < 2 or not np.isfinite(differences).all():
         return math.nan
-    if np.ptp(differences) == 0.0:
-        # Identical differences have no spread, and the t statistic is
-        # undefined: the evidence is certain either way.
-        return 0.0 if differences[0] < 0.0 else 1.0
+    if np.ptp(differences) <= SPREAD_TOLERANCE * np.abs(differences).max():
+        return math.nan
     result = scipy.stats.ttest_1samp(differences, 0.0, alternative="less")
     return float(result.pvalue)
 
 
+@dataclass(frozen=True)
+class _Shortfall:
+    """One condition of VALIDATED that a run fails, in words with its numbers."""
+
+    text: str
+    # True when the held-out rows themselves rule VALIDATED out, so that no
+    # amount of training can help.
+    in_data: bool = False
+
+
 def _verdict(validation: Validation) -> Verdict:
-    clearly_lower = (
-        math.isfinite(validation.loss)
-        and validation.loss <= validation.required_loss
-        and validation.p_value < validation.significance
+    if _shortfalls(validation):
+        return Verdict.NO_BETTER_THAN_BASELINE
+    return Verdict.VALIDATED
+
+
+def _shortfalls(validation: Validation) -> list[_Shortfall]:
+    """Return the conditions of VALIDATED that the held-out scores fail."""
+    found = [_loss_shortfall(validation), _p_value_shortfall(validation)]
+    if validation.score_name == "r_squared":
+        found.append(_r_squared_shortfall(validation))
+    else:
+        found.append(_accuracy_shortfall(validation))
+    return [shortfall for shortfall in found if shortfall is not None]
+
+
+def _loss_shortfall(validation: Validation) -> _Shortfall | None:
+    loss, baseline = validation.loss, validation.baseline_loss
+    if not math.isfinite(loss):
+        return _Shortfall(
+            f"the loss is {_number(loss)}, because the model's outputs on the "
+            "held-out rows contain NaN or Inf"
+        )
+    if not math.isfinite(baseline):
+        return _Shortfall(
+            f"the baseline's loss is {_number(baseline)}, so no loss margin can "
+            "be computed"
+        )
+    if loss <= validation.required_loss:
+        return None
+    return _Shortfall(
+        f"the loss {loss:.6g} is above {validation.required_loss:.6g}, the most "
+        "that VALIDATED allows"
     )
-    return Verdict.VALIDATED if clearly_lower else Verdict.NO_BETTER_THAN_BASELINE
+
+
+def _p_value_shortfall(validation: Validation) -> _Shortfall | None:
+    p_value = validation.p_value
+    if p_value < validation.significance:
+        return None
+    if not math.isnan(p_value):
+        return _Shortfall(f"p = {p_value:.3g} is not below {validation.significance:g}")
+    if validation.rows < 2:
+        return _Shortfall(
+            "no p-value: a paired t-test needs at least 2 held-out rows", True
+        )
+    if not (math.isfinite(validation.loss) and math.isfinite(validation.baseline_loss)):
+        return _Shortfall("no p-value: some per-row losses are NaN or Inf")
+    return _Shortfall(
+        "no p-value: the per-row differences from the baseline's losses have no "
+        "spread (duplicated rows?)",
+        True,
+    )
+
+
+def _r_squared_shortfall(validation: Validation) -> _Shortfall | None:
+    if validation.score > 0.0:
+        return None
+    if validation.rows < 2:
+        return _Shortfall(
+            "R-squared is undefined on 1 held-out row: too few held-out rows", True
+        )
+    if math.isnan(validation.constant_score):
+        return _Shortfall(
+            "R-squared is undefined because the held-out targets are constant, so "
+            "no model can be shown to beat a constant",
+            True,
+        )
+    if math.isnan(validation.score):
+        return _Shortfall(
+            "R-squared is undefined because the model's outputs on the held-out "
+            "rows contain NaN or Inf"
+        )
+    return _Shortfall(
+        f"R-squared {validation.score:.4g} is not above 0, so the model does no "
+        "better than the mean of the held-out targets"
+    )
+
+
+def _accuracy_shortfall(validation: Validation) -> _Shortfall | None:
+    best = validation.constant_score
+    if validation.score > best:
+        return None
+    if validation.rows < 2:
+        return _Shortfall(
+            "accuracy cannot beat a constant on 1 held-out row: too few held-out rows",
+            True,
+        )
+    if best >= 1.0:
+        return _Shortfall(
+            "the held-out rows all have the same class, so always answering it is "
+            "right on every row and no model can be shown to beat a constant",
+            True,
+        )
+    return _Shortfall(
+        f"accuracy {_number(validation.score, '.4g')} is not above "
+        f"{_number(best, '.4g')}, the accuracy of always answering the held-out "
+        "rows' most frequent class"
+    )
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """R-squared (regression) or accuracy (classification) on held-out rows."""
+
+    name: str
+    model: float
+    baseline: float
+    # The score of the best constant in hindsight, as in Validation.
+    best_constant: float
 
 
 def _scores(
     spec: ModelSpec, y: np.ndarray, predictions: np.ndarray, constant: np.ndarray
-) -> tuple[str, float, float]:
-    """Return R-squared (regression) or accuracy (classification) of both."""
+) -> _Scores:
+    """Score the model, the baseline and the best constant in hindsight."""
     loss = spec.compile.loss
     if loss not in CLASSIFICATION_LOSSES:
-        rows = y.shape[0]
-        if not np.isfinite(predictions).all():
-            return "r_squared", math.nan, _r_squared(y, constant)
-        return (
-            "r_squared",
-            _r_squared(y.reshape(rows, -1), predictions.reshape(rows, -1)),
-            _r_squared(y.reshape(rows, -1), constant.reshape(rows, -1)),
+        best = 0.0 if _r_squared_defined(y) else math.nan
+        return _Scores(
+            "r_squared", _r_squared(y, predictions), _r_squared(y, constant), best
         )
-    return "accuracy", _accuracy(loss, y, predictions), _accuracy(loss, y, constant)
+    return _Scores(
+        "accuracy",
+        _accuracy(loss, y, predictions),
+        _accuracy(loss, y, constant),
+        _majority_accuracy(loss, y),
+    )
+
+
+def _r_squared_defined(y: np.ndarray) -> bool:
+    """Return whether R-squared is defined: 2 rows or more, not all constant."""
+    rows = y.shape[0]
+    return rows >= 2 and bool(np.ptp(y.reshape(rows, -1), axis=0).any())
 
 
 def _r_squared(y: np.ndarray, predictions: np.ndarray) -> float:
+    """Return R-squared pooled over all output values, or NaN where undefined.
+
+    R-squared is 1 - (squared error) / (squared error of the held-out mean of
+    each output), so it is above 0 exactly when the predictions beat that
+    mean. With several outputs this pools the errors, as scikit-learn's
+    ``multioutput="variance_weighted"`` does. It is NaN for fewer than 2
+    rows, constant targets or non-finite predictions; scikit-learn's
+    ``r2_score`` would return 0 or 1 for constant targets instead.
+    """
     rows = y.shape[0]
-    if rows < 2:
+    if not _r_squared_defined(y) or not np.isfinite(predictions).all():
         return math.nan
-    return float(
-        sklearn.metrics.r2_score(
-            y.reshape(rows, -1).astype(np.float64),
-            predictions.reshape(rows, -1).astype(np.float64),
-        )
-    )
+    targets = y.reshape(rows, -1).astype(np.float64)
+    outputs = predictions.reshape(rows, -1).astype(np.float64)
+    # A constant column contributes exactly 0 to the total, not the rounding
+    # error of its mean.
+    varies = np.ptp(targets, axis=0) > 0
+    deviations = np.where(varies, targets - targets.mean(axis=0), 0.0)
+    total = float(np.square(deviations).sum())
+    residual = float(np.square(targets - outputs).sum())
+    return 1.0 - residual / total
+
+
+def _labels(loss: str, y: np.ndarray) -> np.ndarray:
+    """Return the class of each target, shape (rows, positions)."""
+    rows = y.shape[0]
+    match loss:
+        case "binary_crossentropy":
+            labels = y > 0.5
+        case "categorical_crossentropy":
+            labels = np.argmax(y, axis=-1)
+        case _:
+            labels = y
+    return labels.reshape(rows, -1).astype(np.int64)
 
 
 def _accuracy(loss: str, y: np.ndarray, predictions: np.ndarray) -> float:
@@ -354,42 +516,106 @@ def _accuracy(loss: str, y: np.ndarray, predictions: np.ndarray) -> float:
     return float(np.mean(hits))
 
 
+def _majority_accuracy(loss: str, y: np.ndarray) -> float:
+    """Return the accuracy of always answering the most frequent class of ``y``.
+
+    Each output position gets its own most frequent class, so this is the
+    accuracy of the best constant output in hindsight.
+    """
+    labels = _labels(loss, y)
+    most = [np.bincount(column).max() for column in labels.T]
+    return float(np.mean(most) / labels.shape[0])
+
+
 def _reason(verdict: Verdict, validation: Validation, loss: str) -> str:
-    rows = f"{validation.rows:,} held-out row" + ("s" if validation.rows != 1 else "")
-    baseline = validation.baseline_kind.replace("_", " ")
+    rows = plural(validation.rows, "held-out row")
+    baseline = _BASELINE_NAMES.get(validation.baseline_kind, "baseline")
     compared = (
-        f"on {rows}, loss ({loss}) {validation.loss:.6g} against "
-        f"{validation.baseline_loss:.6g} for a constant prediction of the "
+        f"on {rows}, loss ({loss}) {_number(validation.loss)} against "
+        f"{_number(validation.baseline_loss)} for a constant prediction of the "
         f"{baseline}; {_score_text(validation)}"
     )
     if verdict is Verdict.VALIDATED:
         return (
             f"VALIDATED: {compared}, one-sided p = {validation.p_value:.3g}. "
-            f"The loss is clearly below the baseline's."
+            f"The loss is clearly below the baseline's, and "
+            f"{_beats_constant_text(validation)}."
         )
-    needed = (
-        f"VALIDATED needs a loss of at most {validation.required_loss:.6g} "
-        f"({validation.margin:.0%} below the baseline's) with "
-        f"p < {validation.significance:g}"
-    )
     p_value = (
-        "no p-value (fewer than 2 finite rows)"
+        "no p-value"
         if math.isnan(validation.p_value)
         else f"p = {validation.p_value:.3g}"
     )
+    needed = (
+        f"VALIDATED needs a loss of at most {_number(validation.required_loss)} "
+        f"({validation.margin:.0%} below the baseline's), p < "
+        f"{validation.significance:g} and {_constant_condition_text(validation)}"
+    )
+    shortfalls = _shortfalls(validation)
+    failed = "; ".join(shortfall.text for shortfall in shortfalls)
+    if any(shortfall.in_data for shortfall in shortfalls):
+        advice = (
+            "These held-out rows cannot show that any model beats a constant; "
+            "hold out more rows, distinct and with varied targets (validation_x "
+            "and validation_y, or more training rows to split)."
+        )
+    else:
+        advice = (
+            f"The model has not learned more than the {baseline}; train longer, "
+            "with another learning rate, or on more rows."
+        )
     return (
-        f"NO_BETTER_THAN_BASELINE: {compared}. {needed}, and this run has "
-        f"{p_value}. The model has not learned more than the {baseline}; "
-        "train longer, with another learning rate, or on more rows."
+        f"NO_BETTER_THAN_BASELINE: {compared}; {p_value}. {needed}. This run "
+        f"fails {_failed_count(len(shortfalls))}: {failed}. {advice}"
+    )
+
+
+# The constant baselines by kind, as the reasons name them.
+_BASELINE_NAMES = {
+    "training_mean": "training mean",
+    "majority_class": "smoothed training class frequencies",
+}
+
+
+def _failed_count(count: int) -> str:
+    return "this condition" if count == 1 else f"{count} of these conditions"
+
+
+def _constant_condition_text(validation: Validation) -> str:
+    if validation.score_name == "r_squared":
+        return "R-squared above 0 (better than the mean of the held-out targets)"
+    return (
+        "an accuracy above that of always answering the held-out rows' most "
+        f"frequent class ({_number(validation.constant_score, '.4g')})"
+    )
+
+
+def _beats_constant_text(validation: Validation) -> str:
+    if validation.score_name == "r_squared":
+        return "R-squared above 0 shows that it beats the mean of the held-out targets"
+    return (
+        f"the accuracy is above {validation.constant_score:.4g}, that of always "
+        "answering the held-out rows' most frequent class"
     )
 
 
 def _score_text(validation: Validation) -> str:
     name = "R-squared" if validation.score_name == "r_squared" else "accuracy"
+    if math.isnan(validation.score) and math.isnan(validation.baseline_score):
+        return f"{name} undefined"
     return (
-        f"{name} {validation.score:.4g} against {validation.baseline_score:.4g} "
-        "for the baseline"
+        f"{name} {_number(validation.score, '.4g')} against "
+        f"{_number(validation.baseline_score, '.4g')} for the baseline"
     )
+
+
+def _number(value: float, spec: str = ".6g") -> str:
+    """Format a score for a reason: NaN reads "undefined", Inf "infinite"."""
+    if math.isnan(value):
+        return "undefined"
+    if math.isinf(value):
+        return "infinite" if value > 0 else "minus infinite"
+    return format(value, spec)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerve_server.errors import FieldViolation, InvalidDataError, InvalidTensorError
+from kerve_server.plural import plural
 from kerve_server.specs import ModelSpec
 
 
@@ -70,7 +71,8 @@ def check_targets(
         received = _shape(tuple(targets.shape))
         raise _data_error(
             field,
-            f"model {model!r}: x has {rows} rows but y has shape {received}; "
+            f"model {model!r}: x has {plural(rows, 'row')} but y has shape "
+            f"{received}; "
             "x and y need the same number of rows",
         )
     output = spec.output_shape
@@ -89,29 +91,99 @@ def check_targets(
     with np.errstate(over="ignore"):
         converted = targets.astype(np.float32, copy=False)
     _check_finite(model, converted, field, error=InvalidDataError, original=targets)
-    if spec.compile.loss in {"binary_crossentropy", "categorical_crossentropy"}:
-        low, high = float(converted.min()), float(converted.max())
-        if low < 0.0 or high > 1.0:
-            raise _data_error(
-                field,
-                f"model {model!r} uses loss {spec.compile.loss!r}, so y must be "
-                f"in [0, 1], received values from {low} to {high}",
-            )
+    if spec.compile.loss == "binary_crossentropy":
+        _check_probabilities(model, converted, field)
+    elif spec.compile.loss == "categorical_crossentropy":
+        _check_distributions(model, converted, field)
     return converted
 
 
-def target_mean(spec: ModelSpec, targets: np.ndarray) -> np.ndarray:
-    """Return the mean target row, shaped as one output row.
+# How far the sum of a categorical_crossentropy target row may be from 1,
+# which leaves room for float32 rounding and for soft labels typed in decimal.
+SUM_TOLERANCE = 1e-3
 
-    For sparse labels this is the frequency of each class, which is the
-    constant prediction that a mean predictor makes.
+
+def _check_probabilities(model: str, targets: np.ndarray, field: str) -> None:
+    outside = (targets < 0.0) | (targets > 1.0)
+    if not outside.any():
+        return
+    row = int(np.argwhere(outside)[0][0])
+    raise _data_error(
+        field,
+        f"model {model!r} uses loss 'binary_crossentropy', so y must be in "
+        f"[0, 1], received values from {float(targets.min())} to "
+        f"{float(targets.max())}; row {row} contains {_values(targets[row])} "
+        f"({_invalid_rows(outside)} in all)",
+    )
+
+
+def _check_distributions(model: str, targets: np.ndarray, field: str) -> None:
+    """Raise unless every target is a probability distribution over the classes.
+
+    The last axis contains the classes. A row with leading axes contains one
+    distribution per position.
     """
-    if spec.compile.loss == "sparse_categorical_crossentropy":
-        units = spec.output_shape[-1]
-        counts = np.bincount(targets.reshape(-1).astype(np.int64), minlength=units)
-        frequencies = counts / max(1, counts.sum())
-        leading = spec.output_shape[:-1]
-        return np.broadcast_to(frequencies, (*leading, units)).astype(np.float32)
+    rows = targets.shape[0]
+    classes = targets.reshape(rows, -1, targets.shape[-1])
+    outside = ((classes < 0.0) | (classes > 1.0)).any(axis=-1)
+    sums = classes.astype(np.float64).sum(axis=-1)
+    bad = outside | (np.abs(sums - 1.0) > SUM_TOLERANCE)
+    if not bad.any():
+        return
+    row, position = (int(i) for i in np.argwhere(bad)[0])
+    values = classes[row, position]
+    raise _data_error(
+        field,
+        f"model {model!r} uses loss 'categorical_crossentropy', so each target "
+        "must contain class probabilities in [0, 1] that sum to 1 (within "
+        f"{SUM_TOLERANCE:g}), such as a one-hot row; row {row} contains "
+        f"{_values(values)}, which sum to {float(sums[row, position]):.6g} "
+        f"({_invalid_rows(bad)} in all)",
+    )
+
+
+def _invalid_rows(bad: np.ndarray) -> str:
+    """Count the rows with a True in ``bad``, as "1 invalid row" or "3 ..."."""
+    count = int(bad.reshape(bad.shape[0], -1).any(axis=1).sum())
+    return plural(count, "invalid row")
+
+
+def _values(values: np.ndarray) -> str:
+    """Format target values for a message, at most 10 of them."""
+    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    text = np.array2string(flat[:10], separator=", ", precision=6)
+    return text if flat.size <= 10 else f"{text} (the first 10 of {flat.size})"
+
+
+def target_mean(spec: ModelSpec, targets: np.ndarray) -> np.ndarray:
+    """Return the constant baseline's output row, fitted on ``targets``.
+
+    For a regression loss this is the mean target row. For a classification
+    loss it is the class frequencies with one added to each class count
+    (additive, or Laplace, smoothing), so that a class absent from
+    ``targets`` gets a small but finite probability and the baseline's
+    crossentropy stays finite on rows of that class. The number of classes
+    is the output width; each unit of a binary_crossentropy output is a
+    class of its own against its absence, so it counts two. Smoothing keeps
+    the order of the counts, so the baseline's decision is still the
+    majority class.
+    """
+    rows = targets.shape[0]
+    units = spec.output_shape[-1]
+    match spec.compile.loss:
+        case "sparse_categorical_crossentropy":
+            counts = np.bincount(
+                targets.reshape(-1).astype(np.int64), minlength=units
+            ).astype(np.float64)
+            frequencies = (counts + 1.0) / (counts.sum() + units)
+            leading = spec.output_shape[:-1]
+            return np.broadcast_to(frequencies, (*leading, units)).astype(np.float32)
+        case "categorical_crossentropy":
+            sums = targets.astype(np.float64).sum(axis=0)
+            return np.asarray((sums + 1.0) / (rows + units), dtype=np.float32)
+        case "binary_crossentropy":
+            sums = targets.astype(np.float64).sum(axis=0)
+            return np.asarray((sums + 1.0) / (rows + 2.0), dtype=np.float32)
     return np.asarray(targets.mean(axis=0), dtype=np.float32)
 
 
@@ -175,17 +247,17 @@ def _sparse_labels(
             f"must contain class indices of shape {_shape((rows, *leading))}, "
             f"received {_shape(tuple(targets.shape))}",
         )
-    _check_finite(model, targets.astype(np.float64), field, error=InvalidDataError)
-    if rows and (
-        not np.array_equal(targets, np.round(targets))
-        or targets.min() < 0
-        or targets.max() >= units
-    ):
+    labels = targets.astype(np.float64)
+    _check_finite(model, labels, field, error=InvalidDataError)
+    invalid = (labels != np.round(labels)) | (labels < 0) | (labels >= units)
+    if invalid.any():
+        row = int(np.argwhere(invalid)[0][0])
         raise _data_error(
             field,
             f"model {model!r} has {units} output units, so y must contain "
             f"integer class indices in [0, {units - 1}], received values from "
-            f"{targets.min()} to {targets.max()}",
+            f"{labels.min():g} to {labels.max():g}; row {row} contains "
+            f"{_values(labels[row])} ({_invalid_rows(invalid)} in all)",
         )
     return targets.astype(np.int64)
 

@@ -45,7 +45,11 @@ def baseline_mean(
     last_training: TrainingSummary | None,
     evaluated_targets: np.ndarray,
 ) -> tuple[np.ndarray, str]:
-    """Return the mean target row of the baseline and where it came from."""
+    """Return the constant baseline's output row and where it came from.
+
+    The row is the mean target, or the smoothed class frequencies for a
+    classification loss, as ``data.target_mean`` computes them.
+    """
     if train_targets is not None:
         return checks.target_mean(spec, train_targets), "train_subset"
     if last_training is not None:

@@ -10,6 +10,7 @@ from kerve_server.errors import (
     UntrainedModelError,
     VerdictTooLowError,
 )
+from kerve_server.plural import plural
 from kerve_server.service.assessment import RowMarks, Verdict
 from kerve_server.service.entries import ModelEntry, Version
 from kerve_server.service.lifecycle import State
@@ -34,12 +35,10 @@ def prediction_notice(
     rows = outputs.shape[0]
     parts = []
     if marks.non_finite.size:
-        parts.append(
-            f"NOT MEANINGFUL: model {entry.name!r} version {version.number} is "
-            f"trained, but {marks.non_finite.size} of {rows} rows have NaN or Inf "
-            f"outputs ({_rows(marks.non_finite)}), so this response is at most "
-            "NO_BETTER_THAN_BASELINE."
+        lowered = lowered_verdict_text(
+            entry.name, version, marks.non_finite, total=rows
         )
+        parts.append(f"NOT MEANINGFUL: {lowered}.")
     parts.append(f"Model {entry.name!r} version {version.number} is trained.")
     parts.append(version.assessment.reason)
     if entry.state is State.TRAINING:
@@ -47,10 +46,11 @@ def prediction_notice(
     elif entry.state is State.FAILED:
         parts.append("Its last training run failed; this is the version before it.")
     if marks.extrapolated.size:
+        count = marks.extrapolated.size
         parts.append(
-            f"EXTRAPOLATION: {marks.extrapolated.size} of {rows} rows "
-            f"({_rows(marks.extrapolated)}) have values outside the ranges of "
-            "the training inputs, where the model has seen no data."
+            f"EXTRAPOLATION: {count} of {plural(rows, 'row')} "
+            f"({_rows(marks.extrapolated)}) {_have(count)} values outside the "
+            "ranges of the training inputs, where the model has seen no data."
         )
     elif not version.assessment.ranges_known:
         parts.append(
@@ -63,27 +63,63 @@ def prediction_notice(
 def _rows(indices: np.ndarray) -> str:
     listed = ", ".join(str(i) for i in indices[:LISTED_ROWS].tolist())
     more = indices.size - LISTED_ROWS
-    return f"rows {listed}" + (f" and {more} more" if more > 0 else "")
+    noun = "row" if indices.size == 1 else "rows"
+    return f"{noun} {listed}" + (f" and {more} more" if more > 0 else "")
+
+
+def _have(count: int) -> str:
+    return "has" if count == 1 else "have"
+
+
+def lowered_verdict_text(
+    name: str, version: Version, non_finite: np.ndarray, *, total: int | None = None
+) -> str:
+    """Explain why NaN or Inf outputs give a response a lower verdict than its version.
+
+    For example "model 'm' version 2 is VALIDATED, but this response is
+    NO_BETTER_THAN_BASELINE because 1 row has NaN or Inf outputs (row 3)".
+    ``total``, when given, is the number of rows in the response.
+    """
+    own = version.assessment.verdict
+    count = non_finite.size
+    rows = (
+        plural(count, "row") if total is None else f"{count} of {plural(total, 'row')}"
+    )
+    cause = f"{rows} {_have(count)} NaN or Inf outputs ({_rows(non_finite)})"
+    if own <= Verdict.NO_BETTER_THAN_BASELINE:
+        return f"model {name!r} version {version.number} is {own.name}, and {cause}"
+    return (
+        f"model {name!r} version {version.number} is {own.name}, but this "
+        f"response is {Verdict.NO_BETTER_THAN_BASELINE.name} because {cause}"
+    )
 
 
 def verdict_error(
-    name: str, version: Version, verdict: Verdict, required: Verdict, non_finite: int
+    name: str,
+    version: Version,
+    verdict: Verdict,
+    required: Verdict,
+    non_finite: np.ndarray,
 ) -> VerdictTooLowError:
     """Return the error of a Predict whose verdict is below the required one.
 
-    ``non_finite`` counts the rows with NaN or Inf outputs, which lowered
-    the version's own verdict to ``verdict``.
+    ``non_finite`` lists the rows with NaN or Inf outputs, which may have
+    lowered the version's own verdict to ``verdict``.
     """
-    lowered = (
-        f" because {non_finite} rows have NaN or Inf outputs"
-        if verdict != version.assessment.verdict
-        else ""
-    )
+    reason = version.assessment.reason
+    if verdict == version.assessment.verdict:
+        return VerdictTooLowError(
+            f"model {name!r} version {version.number} is {verdict.name}, below "
+            f"the required {required.name}. {reason} Train the model until it "
+            "reaches the required verdict, or lower min_verdict to receive the "
+            "outputs with their verdict"
+        )
+    lowered = lowered_verdict_text(name, version, non_finite)
     return VerdictTooLowError(
-        f"model {name!r} version {version.number} is {verdict.name}{lowered}, "
-        f"below the required {required.name}. {version.assessment.reason} "
-        "Train the model until it reaches the required verdict, or lower "
-        "min_verdict to receive the outputs with their verdict"
+        f"{lowered}, which is below the required {required.name}. The version's "
+        f"own verdict: {reason} Check the inputs of those rows, whose outputs "
+        "overflowed or are undefined, or lower min_verdict to receive the "
+        "outputs with their verdict"
     )
 
 

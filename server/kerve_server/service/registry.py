@@ -30,9 +30,11 @@ from kerve_server.errors import (
     TrainingInProgressError,
 )
 from kerve_server.names import validate_model_name
+from kerve_server.plural import plural
 from kerve_server.scheduling import InferenceScheduler, Predictor
 from kerve_server.service import data as checks
 from kerve_server.service.assessment import (
+    NO_ROWS,
     UNTRAINED,
     HeldOutPlan,
     RowMarks,
@@ -334,7 +336,7 @@ class ModelRegistry:
         if min_verdict is not None and entry.serving.assessment.verdict < min_verdict:
             serving = entry.serving
             raise verdict_error(
-                name, serving, serving.assessment.verdict, min_verdict, 0
+                name, serving, serving.assessment.verdict, min_verdict, NO_ROWS
             )
 
         def resolve() -> tuple[Version, Predictor]:
@@ -356,9 +358,7 @@ class ModelRegistry:
             raise non_finite_error(entry.name, version.number, outputs)
         verdict = response_verdict(assessment.verdict, marks)
         if min_verdict is not None and verdict < min_verdict:
-            raise verdict_error(
-                name, version, verdict, min_verdict, marks.non_finite.size
-            )
+            raise verdict_error(name, version, verdict, min_verdict, marks.non_finite)
         metrics.count_prediction(
             untrained=not version.trained, verdict=verdict.name, rows=batch.shape[0]
         )
@@ -1153,9 +1153,9 @@ class ModelRegistry:
                 (limit - RESPONSE_ENVELOPE_BYTES) // (math.prod(spec.output_shape) * 4),
             )
             raise ResourceExhaustedError(
-                f"model {name!r}: the outputs of {rows:,} rows need about "
+                f"model {name!r}: the outputs of {plural(rows, 'row')} need about "
                 f"{size:,} bytes, more than the message limit of {limit:,}; send "
-                f"at most {most:,} rows per request (the client's "
+                f"at most {plural(most, 'row')} per request (the client's "
                 "max_rows_per_request) or raise --max-message-bytes",
                 violations=[FieldViolation("inputs", "outputs too large")],
             )
