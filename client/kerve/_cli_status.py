@@ -23,7 +23,7 @@ MODELS_SERVICE = "kerve.v1.Models"
 
 @dataclass(frozen=True)
 class ServerStatus:
-    """What ``kerve status`` found.
+    """Findings of ``kerve status``.
 
     Attributes:
         server: The address asked.

@@ -413,7 +413,7 @@ class ExportedArchive:
 
 @dataclass(frozen=True)
 class ServerInfo:
-    """What a server runs and the limits that shape its requests.
+    """Versions of a server and the limits that shape its requests.
 
     Attributes:
         version: Version of the kerve distribution the server runs.
