@@ -184,7 +184,7 @@ def _train_and_compare(
     dataset: kerve.Regression,
     epochs: int,
     batch_size: int,
-) -> tuple[kerve.EvaluationReport, kerve.EvaluationReport]:
+) -> tuple[kerve.EvaluationReport, kerve.EvaluationReport, kerve.TrainingResult]:
     client.create_model(name, dense_spec(seed=0))
     before = client.evaluate(name, dataset=dataset)
     print(
@@ -207,7 +207,7 @@ def _train_and_compare(
     print(f"  {f'verdict on version {model.version}':<40}: {model.verdict.name}")
     if model.assessment is not None:
         print(f"  {'reason':<40}: {model.assessment.reason}")
-    return before, after
+    return before, after, result
 
 
 def untrained_versus_trained(
@@ -216,13 +216,14 @@ def untrained_versus_trained(
     """Scenario 3: training lowers the test MSE and clears the flag."""
     _section("3. Untrained versus trained on make_regression")
     small = kerve.Regression(100, 5, noise=0.1, random_state=0, test_fraction=0.2)
-    before, after = _train_and_compare(
+    before, after, result = _train_and_compare(
         client, SMALL_MODEL, small, epochs=100, batch_size=32
     )
     ratio = after.current.loss / after.baseline.loss
     verdict = "no better than" if ratio >= 1 else f"{ratio:.0%} of"
-    train_rows = round(small.n_samples * (1 - small.test_fraction))
-    steps = 100 * math.ceil(train_rows / 32)
+    # The rows fitted: the train subset less the rows held out for the verdict.
+    train_rows = result.summary.samples
+    steps = result.summary.epochs_run * math.ceil(train_rows / 32)
     print(
         f"Trained is not the same as good: the trained test MSE is {verdict} the "
         "MSE of always predicting the training mean. The run made only "
@@ -231,7 +232,7 @@ def untrained_versus_trained(
 
     print()
     large = kerve.Regression(10_000, 5, noise=0.1, random_state=0, test_fraction=0.2)
-    before, after = _train_and_compare(
+    before, after, _ = _train_and_compare(
         client, LARGE_MODEL, large, epochs=10, batch_size=32
     )
     drop = 1 - after.current.loss / before.current.loss
