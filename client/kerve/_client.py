@@ -343,7 +343,7 @@ class Client:
             strict: If true, the server raises FailedPreconditionError
                 instead of returning outputs of untrained weights, or
                 outputs with NaN or Inf values.
-            min_verdict: The least verdict to accept, as a ``Verdict`` or its
+            min_verdict: The minimum verdict to accept, as a ``Verdict`` or its
                 name, for example ``"VALIDATED"``; below it the server raises
                 FailedPreconditionError naming the verdict and its numbers.
                 None accepts every verdict.

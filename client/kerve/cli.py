@@ -450,7 +450,7 @@ def predict(
             "--min-verdict",
             metavar="VERDICT",
             help=(
-                "Least verdict to accept: untrained, no_better_than_baseline, "
+                "Minimum verdict to accept: untrained, no_better_than_baseline, "
                 "unvalidated or validated. Below it the server rejects the "
                 "request with FAILED_PRECONDITION (exit code 6) and the numbers "
                 "behind the verdict. Default: accept every verdict."

@@ -372,7 +372,7 @@ def describe_invalid(error: ValidationError) -> list[str]:
     """Return one line per invalid setting: its flag, variable and value.
 
     The value received is left out for a secret, and for a check across
-    settings, whose input holds every setting, tokens included.
+    settings, whose input contains every setting, tokens included.
     """
     prefix = Settings.model_config.get("env_prefix", "")
     lines = []

@@ -175,9 +175,9 @@ def test_not_serving_while_store_loads(tmp_path: Path) -> None:
     server = start_server(tmp_path / "second", data_dir=data_dir, ready=BOUND)
     watch = StatusWatch(server.address, MODELS_SERVICE)
     try:
-        # NOTE: loading 121 small models took several seconds on 2 cores;
-        # on a much faster machine the store could load before the first
-        # status arrives, and this test would then fail on the first check.
+        # NOTE: loading 121 small models took about 3 s on 2 cores. A much
+        # faster machine could load them before the first status arrives,
+        # and this test would then fail on its first check.
         assert watch.wait_for(NOT_SERVING)
         with kerve.Client(server.address, timeout=30) as client:
             with pytest.raises(kerve.UnavailableError) as raised:

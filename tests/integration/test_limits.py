@@ -53,8 +53,8 @@ def test_rpcs_beyond_limit_rejected(limited: ServerProcess) -> None:
 
 
 def test_serving_again_after_flood(limited: ServerProcess) -> None:
-    # The server frees a slot once it sees a watch cancelled, which can
-    # take a moment after the previous test cancels them.
+    # The server frees a slot once it processes a watch's cancellation,
+    # which can take a moment after the previous test cancels the watches.
     deadline = time.monotonic() + FREE_SLOTS_SECONDS
     with kerve.Client(limited.address, timeout=30) as client:
         while True:

@@ -276,7 +276,7 @@ def test_classifier_validated_by_accuracy(client: kerve.Client, name: str) -> No
     assert validation is not None
     assert validation.baseline_kind == "majority_class"
     assert validation.score_name == "accuracy"
-    # The held-out rows are stratified, so the majority class holds about a
+    # The held-out rows are stratified, so the majority class makes up about a
     # third of them.
     assert 0.3 <= validation.baseline_score <= 0.4
     assert validation.score > validation.baseline_score

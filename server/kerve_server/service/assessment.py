@@ -1,9 +1,9 @@
 """How far a version's outputs can be trusted: verdicts, held-out scores, row marks.
 
-A training run holds out rows, scores the trained weights on them and scores a
-constant baseline on the same rows: the training mean for a regression loss,
-the smoothed training class frequencies for a classification loss (whose
-decision is the majority class). The verdict states whether the trained weights
+A training run holds out rows and scores the trained weights on them. It also
+scores a constant baseline on the same rows: the training mean for a
+regression loss, or the smoothed training class frequencies for a
+classification loss, whose decision is the majority class. The verdict states whether the trained weights
 beat that baseline clearly and also beat the best constant in hindsight on the
 held-out rows. It is recorded with the version that the run publishes.
 """
@@ -55,7 +55,7 @@ class Verdict(enum.IntEnum):
 class TrustPolicy:
     """The thresholds behind verdicts and row marks, from the settings."""
 
-    # Fraction of the training rows held out when a request does not say.
+    # Fraction of the training rows held out when a request leaves it unset.
     validation_fraction: float = 0.2
     # VALIDATED needs held-out loss <= (1 - margin) * the baseline's loss.
     validation_margin: float = 0.1
@@ -268,17 +268,20 @@ def assess_trained(
             "model's quality."
         )
         return Assessment(Verdict.UNVALIDATED, reason, None, low, high)
+
     x, y = plan.validation_x, plan.validation_y
     predictions = compiled.predict(x)
     constant = np.ascontiguousarray(
         np.broadcast_to(checks.target_mean(spec, plan.y), predictions.shape)
     )
+
     loss, metrics = engine.score(spec.compile, y, predictions)
     baseline_loss, baseline_metrics = engine.score(spec.compile, y, constant)
     differences = engine.row_losses(spec.compile.loss, y, predictions) - (
         engine.row_losses(spec.compile.loss, y, constant)
     )
     scores = _scores(spec, y, predictions, constant)
+
     validation = Validation(
         source=plan.source,
         rows=int(x.shape[0]),
@@ -295,6 +298,7 @@ def assess_trained(
         significance=policy.validation_significance,
         constant_score=scores.best_constant,
     )
+
     verdict = _verdict(validation)
     return Assessment(
         verdict, _reason(verdict, validation, spec.compile.loss), validation, low, high

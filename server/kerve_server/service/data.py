@@ -273,7 +273,7 @@ def _check_finite(
     """Raise ``error`` naming the first NaN or Inf in ``values``.
 
     ``original`` is the array before its cast to float32: a value that is
-    finite there overflowed the cast, and the message says so.
+    finite there overflowed the cast, and the message names it.
     """
     bad = ~np.isfinite(values)
     if not bad.any():

@@ -244,9 +244,9 @@ def _read_tls_file(settings: Settings, name: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        shown = "its path is not shown" if name in SECRET_FIELDS else str(path)
+        path_text = "its path is not shown" if name in SECRET_FIELDS else str(path)
         raise SettingError(
-            f"cannot read the file of {flag} ({shown}): {exc.strerror or exc}"
+            f"cannot read the file of {flag} ({path_text}): {exc.strerror or exc}"
         ) from exc
 
 
