@@ -3,9 +3,10 @@
 A training run holds out rows and scores the trained weights on them. It also
 scores a constant baseline on the same rows: the training mean for a
 regression loss, or the smoothed training class frequencies for a
-classification loss, whose decision is the majority class. The verdict states whether the trained weights
-beat that baseline clearly and also beat the best constant in hindsight on the
-held-out rows. It is recorded with the version that the run publishes.
+classification loss, whose decision is the majority class. The verdict states
+whether the trained weights beat that baseline clearly and also beat the best
+constant in hindsight on the held-out rows. It is recorded with the version
+that the run publishes.
 """
 
 from __future__ import annotations
